@@ -27,7 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
+        parser.print_help(sys.stderr)
+        print("phototherm: error: a command is required (see the list above)", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         return args.run(args)
@@ -93,6 +94,7 @@ def _run_info(args) -> int:
 def _run_demo(args) -> int:
     from .errors import Problems
     from .examples.demo import TISSUE_LABELS, DemoSettings, demo_model
+    from .io.atomic import check_destination
     from .simulation import Simulation
 
     defaults = DemoSettings()
@@ -102,6 +104,7 @@ def _run_demo(args) -> int:
         if value is not None:
             problems.positive(value, flag, "")
     problems.raise_if_any("invalid demo options")
+    check_destination(args.out, key="--out")
     settings = DemoSettings(
         power=args.power_W if args.power_W is not None else defaults.power,
         heating_time=args.heating_time_s if args.heating_time_s is not None else defaults.heating_time,

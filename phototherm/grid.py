@@ -73,20 +73,12 @@ class Grid:
             (spacing,) * 3 if np.isscalar(spacing) else spacing, "grid.spacing", problems
         )
         origin_t = _triple(origin, "grid.origin", problems)
-        if shape_t is not None:
-            for d, n in enumerate(shape_t):
-                problems.check(
-                    float(n).is_integer() and n >= 1,
-                    f"grid.shape[{d}]",
-                    n,
-                    "a whole number of voxels >= 1",
-                )
-        if spacing_t is not None:
-            for d, h in enumerate(spacing_t):
-                problems.positive(h, f"grid.spacing[{d}]", "[m]")
-        if origin_t is not None:
-            for d, o in enumerate(origin_t):
-                problems.finite(o, f"grid.origin[{d}]", "[m]")
+        for d, n in _numbers(shape_t):
+            problems.check(float(n).is_integer() and n >= 1, f"grid.shape[{d}]", n, "a whole number of voxels >= 1")
+        for d, h in _numbers(spacing_t):
+            problems.positive(h, f"grid.spacing[{d}]", "[m]")
+        for d, o in _numbers(origin_t):
+            problems.finite(o, f"grid.origin[{d}]", "[m]")
         problems.raise_if_any("invalid grid")
         object.__setattr__(self, "shape", tuple(int(n) for n in shape_t))
         object.__setattr__(self, "spacing", tuple(float(h) for h in spacing_t))
@@ -174,11 +166,11 @@ def _axis_index(axis: int | str) -> int:
 
 
 def _triple(value, path: str, problems: Problems):
+    """Three per-axis entries as floats; an entry that is not a number is reported and kept as None."""
     try:
         items = tuple(value)
     except TypeError:
-        problems.add(path, value, "three values, one per axis (x, y, z)")
-        return None
+        items = ()
     if len(items) != 3:
         problems.add(path, value, "three values, one per axis (x, y, z)")
         return None
@@ -188,5 +180,10 @@ def _triple(value, path: str, problems: Problems):
             out.append(float(v))
         except (TypeError, ValueError):
             problems.add(f"{path}[{d}]", v, "a number")
-            out.append(float("nan"))
+            out.append(None)
     return tuple(out)
+
+
+def _numbers(triple):
+    """``(axis, value)`` for the entries of a parsed triple that are numbers."""
+    return [(d, v) for d, v in enumerate(triple or ()) if v is not None]

@@ -185,11 +185,12 @@ class Simulation:
         rtol: float | None = None,
     ):
         problems = Problems()
+        given_stepper, stepper = stepper, stepper.strip().lower() if isinstance(stepper, str) else stepper
         problems.check(isinstance(model, PennesModel), "model", type(model).__name__, "a PennesModel")
         problems.positive(stop_time, "stop_time", "[s]")
         if dt is not None:
             problems.positive(dt, "dt", "[s]")
-        problems.check(stepper in STEPPERS, "stepper", stepper, f"one of {', '.join(STEPPERS)}")
+        problems.check(stepper in STEPPERS, "stepper", given_stepper, f"one of {', '.join(STEPPERS)}")
         problems.finite(time_above_threshold, "time_above_threshold", "[C]")
         for name, interval in (("probe_interval", probe_interval), ("snapshot_interval", snapshot_interval)):
             if interval is not None:
@@ -197,10 +198,15 @@ class Simulation:
         valid_fields = ("temperature", "cem43", "omega", "max_temperature", "time_above")
         for f in snapshot_fields:
             problems.check(f in valid_fields, "snapshot_fields", f, f"one of {', '.join(valid_fields)}")
-        problems.check(int(nan_check_interval) >= 0, "nan_check_interval", nan_check_interval, "an integer >= 0")
+        problems.check(isinstance(nan_check_interval, (int, np.integer)) and nan_check_interval >= 0,
+                       "nan_check_interval", nan_check_interval, "a whole number of iterations >= 0")
         self.probes: list[Probe] = []
         for name, point in (probes or {}).items():
-            point = tuple(float(x) for x in point)
+            try:
+                point = tuple(float(x) for x in point)
+            except (TypeError, ValueError):
+                problems.add(f"probes.{name}", point, "three coordinates [m]")
+                continue
             if problems.check(
                 len(point) == 3 and isinstance(model, PennesModel) and model.grid.contains(point),
                 f"probes.{name}", point,
@@ -272,13 +278,19 @@ class Simulation:
     def run(self):
         """Step to ``stop_time``, running the callbacks; return the :class:`~phototherm.results.Result`.
 
+        May be called again after raising ``stop_time`` to continue the run.
+
         Raises
         ------
         SimulationDiverged
             If the temperature becomes NaN or infinite.
         """
-        remaining = max(0, round((self.stop_time - self.time) / self.dt))
         start_iteration, start_time = self.iteration, self.time
+        # equal steps no longer than dt, the last one ending exactly at stop_time
+        # (a run continued to a later stop_time may need a slightly shorter step)
+        remaining = max(0, math.ceil((self.stop_time - start_time) / self.dt - 1e-9))
+        if remaining:
+            self.dt = (self.stop_time - start_time) / remaining
         wall_start = _time.perf_counter()
         with _progress_bar(remaining, self.stop_time, enabled=self.progress) as bar:
             for n in range(1, remaining + 1):
@@ -363,12 +375,13 @@ def _check_finite(sim: Simulation) -> None:
     if bool(sim.backend.xp.isfinite(T).all()):
         return
     host = to_host(T)
-    index = tuple(int(i) for i in np.argwhere(~np.isfinite(host))[0])
+    bad = ~np.isfinite(host)
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
     label = int(sim.model.properties.labels[index])
     raise SimulationDiverged(
-        f"temperature became {host[index]} at t = {sim.time:.6g} s (iteration {sim.iteration}) in voxel "
-        f"{index} ({sim.model.properties.label_name(label)}); check the heat sources and inputs for "
-        "NaN or overflow, or use float64"
+        f"temperature became {host[index]} at t = {sim.time:.6g} s (iteration {sim.iteration}) in "
+        f"{int(bad.sum())} voxel(s), the first voxel {index} ({sim.model.properties.label_name(label)}); "
+        "check the heat sources and inputs for NaN or overflow, or use float64"
     )
 
 

@@ -202,6 +202,20 @@ class BoundaryConditions:
         return {face: bc.describe() for face, bc in self.faces.items()}
 
 
+#: Names users coming from other tools type, and what they mean here.
+_SYNONYMS = {
+    "adiabatic": "'insulated'",
+    "neumann": "'insulated' (zero flux)",
+    "symmetry": "'insulated'",
+    "dirichlet": "FixedTemperature(T)",
+    "fixed": "FixedTemperature(T)",
+    "robin": "Convective(h, T_ambient)",
+    "convection": "Convective(h, T_ambient)",
+    "convective": "Convective(h, T_ambient)",
+    "cyclic": "'periodic'",
+}
+
+
 def _coerce(value, path: str, problems: Problems):
     if isinstance(value, _TYPES):
         return value
@@ -209,8 +223,12 @@ def _coerce(value, path: str, problems: Problems):
         return _BY_NAME[value.lower()]()
     known = "FixedTemperature(T), Convective(h, T_ambient), Insulated() or 'insulated', Periodic() or 'periodic'"
     if isinstance(value, str):
-        close = difflib.get_close_matches(value.lower(), list(_BY_NAME) + ["fixed_temperature", "convective"], n=1)
-        if close:
-            known += f" (did you mean {close[0]!r}?)"
+        key = value.strip().lower()
+        suggestion = _SYNONYMS.get(key)
+        if suggestion is None:
+            close = difflib.get_close_matches(key, list(_BY_NAME) + list(_SYNONYMS), n=1)
+            suggestion = (_SYNONYMS.get(close[0], repr(close[0])) if close else None)
+        if suggestion:
+            known += f" (did you mean {suggestion}?)"
     problems.add(path, value, f"a boundary condition: {known}")
     return Insulated()

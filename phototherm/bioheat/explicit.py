@@ -25,7 +25,7 @@ import numpy as np
 from .balance import accumulate_dose, heat_gain
 from .state import DeviceModel, StepParameters, ThermalState
 
-__all__ = ["pennes_step_twin", "ExplicitStepper", "slab_bounds"]
+__all__ = ["pennes_step_twin", "ExplicitStepper", "slab_bounds", "kernel_arguments", "BLOCK"]
 
 #: Voxels per slab on the CPU: large enough to amortise Python overhead,
 #: small enough that a slab's temporaries stay in L2 cache.
@@ -161,24 +161,34 @@ class ExplicitStepper:
         self.state.temperature, self._scratch = T_next, T
 
     def _launch(self, T, T_next, heat, params: StepParameters) -> None:
-        dev, st = self.dev, self.state
-        real = self.backend.dtype.type
-        grid = dev.model.grid
-        nx, ny, nz = grid.shape
-        periodic = dev.model.boundaries.periodic
-        shutdown = dev.model.vascular_shutdown
+        nx, ny, nz = T.shape
         blocks = ((nz + BLOCK[0] - 1) // BLOCK[0], (ny + BLOCK[1] - 1) // BLOCK[1], nx)
-        args = (
-            T, T_next, dev.conductivity, dev.inv_heat_capacity, dev.perfusion, dev.boundary,
-            dev.constant_source, heat if heat is not None else self._no_source, dev.ln_A, dev.Ea_over_R,
-            st.cem43, st.omega, st.max_temperature, st.time_above,
-            np.int32(nx), np.int32(ny), np.int32(nz),
-            *(np.int32(p) for p in periodic),
-            *(real(1.0 / h**2) for h in grid.spacing),
-            real(params.dt), real(params.source_scale), real(params.arterial_temperature),
-            real(params.time_above_threshold),
-            np.int32(shutdown.mode if shutdown else 0),
-            real(shutdown.threshold if shutdown else 0.0),
-            real(shutdown.residual_fraction if shutdown else 1.0),
-        )
-        self._kernel(blocks, BLOCK, args)
+        source = heat if heat is not None else self._no_source
+        self._kernel(blocks, BLOCK, kernel_arguments(T, T_next, self.state, self.dev, source, params))
+
+
+def kernel_arguments(T, T_next, state: ThermalState, dev: DeviceModel, heat_source, params: StepParameters) -> tuple:
+    """Arguments of ``pennes_step<real>`` in ``kernels/pennes_step.cu``, in order.
+
+    Arrays are passed as they are (CuPy arrays on the GPU); scalars are cast to
+    the kernel's C types. ``heat_source`` must be an array (zeros when no
+    source is on). The host build of the kernel used by the CPU tests receives
+    exactly this tuple.
+    """
+    real = T.dtype.type
+    model = dev.model
+    nx, ny, nz = model.grid.shape
+    shutdown = model.vascular_shutdown
+    return (
+        T, T_next, dev.conductivity, dev.inv_heat_capacity, dev.perfusion, dev.boundary,
+        dev.constant_source, heat_source, dev.ln_A, dev.Ea_over_R,
+        state.cem43, state.omega, state.max_temperature, state.time_above,
+        np.int32(nx), np.int32(ny), np.int32(nz),
+        *(np.int32(p) for p in model.boundaries.periodic),
+        *(real(1.0 / h**2) for h in model.grid.spacing),
+        real(params.dt), real(params.source_scale), real(params.arterial_temperature),
+        real(params.time_above_threshold),
+        np.int32(shutdown.mode if shutdown else 0),
+        real(shutdown.threshold if shutdown else 0.0),
+        real(shutdown.residual_fraction if shutdown else 1.0),
+    )

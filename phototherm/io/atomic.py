@@ -96,7 +96,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 @contextlib.contextmanager
-def staged_directory(final_path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
+def staged_directory(final_path: str | os.PathLike, *, overwrite: bool = True, key: str = "folder") -> Iterator[Path]:
     """Build a result directory out of sight and move it into place when complete.
 
     Parameters
@@ -105,6 +105,9 @@ def staged_directory(final_path: str | os.PathLike, *, overwrite: bool = True) -
         Where the finished directory should end up. Missing parents are created.
     overwrite : bool, optional
         Whether an existing directory at ``final_path`` may be replaced.
+    key : str, optional
+        Name of the parameter that gave ``final_path``, for error messages
+        (e.g. ``"--out"`` from the command line).
 
     Yields
     ------
@@ -138,7 +141,7 @@ def staged_directory(final_path: str | os.PathLike, *, overwrite: bool = True) -
     ...     write_vti(out / "temperature.vti", grid, fields)
     """
     final = Path(final_path)
-    _check_target(final, overwrite)
+    check_destination(final, overwrite=overwrite, key=key)
     final.parent.mkdir(parents=True, exist_ok=True)
     while True:
         staged = _sibling(final, "partial")
@@ -149,20 +152,31 @@ def staged_directory(final_path: str | os.PathLike, *, overwrite: bool = True) -
             continue
     try:
         yield staged
-        _check_target(final, overwrite)
+        check_destination(final, overwrite=overwrite, key=key)
         _swap_into_place(staged, final)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
 
 
-def _check_target(final: Path, overwrite: bool) -> None:
+def check_destination(path: str | os.PathLike, *, overwrite: bool = True, key: str = "folder") -> None:
+    """Refuse a results destination that :func:`staged_directory` could not fill.
+
+    Call it before long work, so a bad destination fails at once.
+
+    Raises
+    ------
+    InputError
+        ``path`` exists and is not a directory, or exists and ``overwrite``
+        is false; the problem is reported under ``key``.
+    """
+    final = Path(path)
     problems = Problems()
     if final.exists() or final.is_symlink():
         where = str(final)
-        problems.check(final.is_dir(), "final_path", where, "a directory or a new path")
-        problems.check(overwrite, "final_path", where, "a new path (overwrite=False)")
-    problems.raise_if_any("cannot write the result directory")
+        problems.check(final.is_dir(), key, where, "a directory (to be replaced) or a new path, not a file")
+        problems.check(overwrite, key, where, "a new path (overwrite=False)")
+    problems.raise_if_any("cannot write the results folder")
 
 
 def _swap_into_place(staged: Path, final: Path) -> None:

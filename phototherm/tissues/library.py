@@ -89,7 +89,7 @@ def itis_tissue(name: str, *, arrhenius: ArrheniusParameters | None = None) -> T
     """
     rows = _itis_rows()
     by_lower = {key.lower(): key for key in rows}
-    key = by_lower.get(name.lower())
+    key = by_lower.get(name.lower()) if isinstance(name, str) else None
     if key is None:
         raise InputError("unknown IT'IS tissue", [_unknown("tissue", name, list(rows))])
     row = rows[key]
@@ -143,13 +143,13 @@ def thermal_tissue(name: str) -> ThermalTissue:
     InputError
         Unknown name, with the list of known names and close matches.
     """
-    key = _ALIASES.get(name.lower(), name.lower())
+    key = _ALIASES.get(name.lower(), name.lower()) if isinstance(name, str) else None
     if key not in _BUILDERS:
         raise InputError("unknown tissue", [_unknown("tissue", name, list(_BUILDERS))])
     return _BUILDERS[key]()
 
 
-def _unknown(path: str, value: str, known: list[str]) -> Problem:
-    close = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
+def _unknown(path: str, value, known: list[str]) -> Problem:
+    close = difflib.get_close_matches(value, known, n=3, cutoff=0.5) if isinstance(value, str) else []
     hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
     return Problem(path, value, f"one of {', '.join(sorted(known)) if len(known) < 15 else 'the known names'}{hint}")

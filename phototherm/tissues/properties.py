@@ -110,7 +110,11 @@ class ThermalProperties:
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 problems.add(f"overrides.{key}", "<array>", f"one of {', '.join(OVERRIDABLE)}{hint}")
                 continue
-            arr = np.asarray(value, dtype=float)
+            try:
+                arr = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                problems.add(f"overrides.{key}", value, f"an array of numbers [{OVERRIDABLE[key]}], shape {grid.shape}")
+                continue
             if not problems.check(arr.shape == grid.shape, f"overrides.{key}", arr, f"shape {grid.shape}"):
                 continue
             unit = f"[{OVERRIDABLE[key]}]"
