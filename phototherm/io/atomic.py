@@ -24,7 +24,7 @@ from typing import BinaryIO, Iterator
 
 from ..errors import Problems
 
-__all__ = ["atomic_file", "atomic_write_bytes", "atomic_write_text", "staged_directory"]
+__all__ = ["atomic_file", "atomic_write_bytes", "atomic_write_text", "staged_directory", "check_destination"]
 
 
 @contextlib.contextmanager

@@ -35,7 +35,7 @@ def discrete_exact(T0, spacing, dt, n):
     return np.real(np.fft.ifftn(np.fft.fftn(T0 - T_A) * growth)) + T_A
 
 
-@pytest.mark.parametrize("dtype, ulps", [("float64", 10), ("float32", 10)])
+@pytest.mark.parametrize("dtype, ulps", [("float64", 1), ("float32", 1)])
 def test_n_explicit_steps_equal_discrete_exact_fourier_solution(dtype, ulps):
     shape, spacing = (12, 10, 8), (0.4e-3, 0.5e-3, 0.3e-3)
     rng = np.random.default_rng(1)
@@ -48,9 +48,10 @@ def test_n_explicit_steps_equal_discrete_exact_fourier_solution(dtype, ulps):
     result = sim.run()
     assert sim.iteration == n
     expected = discrete_exact(T0, spacing, sim.dt, n)
-    # Each step rounds every value to a few ulps of |T|; the scheme's amplification
-    # factors are <= 1, so rounding accumulates at most linearly: a bound of
-    # `ulps` ulps of max|T| per step. A wrong stencil or perfusion term misses by O(1 K).
+    # Each step rounds every value to within an ulp or so of |T|; the scheme's
+    # amplification factors are <= 1, so rounding accumulates at most linearly: a
+    # bound of 1 ulp of max|T| per step (measured: 0.008 ulp per step in float64,
+    # 0.007 in float32). A wrong stencil or perfusion term misses by O(1 K).
     eps = np.finfo(dtype).eps
     tolerance = ulps * n * eps * np.abs(T0).max()
     error = np.abs(result.temperature - expected).max()
