@@ -122,8 +122,8 @@ def _run_demo(args) -> int:
     )
     say(f"grid {model.grid.shape} of {model.grid.spacing[0] * 1e3:g} mm voxels; "
         f"backend {sim.backend.name} ({sim.backend.dtype}): {sim.backend.reason}")
-    result = sim.run()
-    folder = result.write(args.out, figures=not args.no_figures)
+    result = sim.run(output=args.out, figures=not args.no_figures)
+    folder = args.out
 
     tissues = result.metrics()["per_tissue"]
     tumour, skin = tissues["tumour"], tissues["skin"]

@@ -30,7 +30,7 @@ from .backend import to_host
 from .dose import CEM43_BREAKPOINT_C
 from .grid import Grid
 
-__all__ = ["Result", "NECROSIS_CEM43_MIN", "state_field_names"]
+__all__ = ["Result", "NECROSIS_CEM43_MIN", "state_field_names", "snapshot_file_name"]
 
 #: Usual CEM43 necrosis threshold [min].
 NECROSIS_CEM43_MIN = 240.0
@@ -45,6 +45,11 @@ def state_field_names(time_above_threshold: float) -> dict[str, tuple[str, str]]
         "omega": ("arrhenius_omega", "1"),
         "time_above": (f"time_above_{time_above_threshold:g}C_s", "s"),
     }
+
+
+def snapshot_file_name(n: int) -> str:
+    """Path of the n-th snapshot inside a results folder."""
+    return f"snapshots/snapshot_{n:05d}.vti"
 
 
 @dataclass
@@ -75,7 +80,11 @@ class Result:
     probe_values : ndarray, shape (n_samples, n_probes)
         Temperature [C].
     snapshots : list of (float, dict)
-        ``(time_s, {field name: array})``, names and units as in ``fields``.
+        Snapshots held in memory, ``(time_s, {field name: array})``, names
+        and units as in ``fields``.
+    snapshot_files : list of (float, str)
+        Snapshots a run already wrote into its output folder,
+        ``(time_s, path relative to the folder)``.
     summary : dict
         Inputs, device, timing, metrics (see :meth:`metrics`), energy balance.
     """
@@ -91,6 +100,7 @@ class Result:
     probe_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     probe_values: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     snapshots: list = field(default_factory=list)
+    snapshot_files: list = field(default_factory=list)
     summary: dict = field(default_factory=dict)
 
     # -- construction ------------------------------------------------------------
@@ -127,6 +137,7 @@ class Result:
             probe_times=times,
             probe_values=values,
             snapshots=list(sim.snapshots),
+            snapshot_files=list(sim.snapshot_files),
         )
         cell_updates = sim.iteration * model.grid.size
         result.summary = {
@@ -271,43 +282,49 @@ class Result:
             The folder.
         """
         from .io.atomic import staged_directory
+
+        folder = Path(folder)
+        with staged_directory(folder, overwrite=overwrite) as stage:
+            self.write_into(stage, figures=figures)
+        return folder
+
+    def write_into(self, stage: Path, *, figures: bool = True) -> None:
+        """Write the outputs into an existing (staging) folder, ``summary.json`` last.
+
+        Snapshots listed in ``snapshot_files`` are expected there already.
+        """
         from .io.tables import write_json, write_npz, write_probe_csv
         from .io.vtk import write_pvd, write_vti
 
-        folder = Path(folder)
+        stage = Path(stage)
         written: list[str] = []
         field_data = {"phototherm_version": __version__, "time_s": repr(self.time)}
-        with staged_directory(folder, overwrite=overwrite) as stage:
-            write_vti(stage / "fields.vti", self.grid, self.fields, units=self.units, field_data=field_data)
-            write_npz(stage / "fields.npz", self.grid, self.fields, units=self.units,
-                      metadata={"time_s": self.time, "phototherm_version": __version__})
-            written += ["fields.vti", "fields.npz"]
-            if self.probe_names:
-                probes = [
-                    {"name": n, "index": i, "position_m": p, "values": self.probe_values[:, k]}
-                    for k, (n, i, p) in enumerate(zip(self.probe_names, self.probe_voxels, self.probe_positions_m))
-                ]
-                write_probe_csv(stage / "probes.csv", self.probe_times, probes, unit="degC")
-                written.append("probes.csv")
-            if self.snapshots:
-                (stage / "snapshots").mkdir()
-                entries = []
-                for n, (t, snap) in enumerate(self.snapshots):
-                    name = f"snapshots/snapshot_{n:05d}.vti"
-                    write_vti(stage / name, self.grid, snap, units={k: self.units[k] for k in snap},
-                              field_data={**field_data, "time_s": repr(t)})
-                    entries.append((t, name))
-                write_pvd(stage / "snapshots.pvd", entries)
-                written += ["snapshots.pvd", "snapshots/"]
-            if figures:
-                from .viz.slices import plot_orthogonal_slices
+        write_vti(stage / "fields.vti", self.grid, self.fields, units=self.units, field_data=field_data)
+        write_npz(stage / "fields.npz", self.grid, self.fields, units=self.units,
+                  metadata={"time_s": self.time, "phototherm_version": __version__})
+        written += ["fields.vti", "fields.npz"]
+        if self.probe_names:
+            probes = [
+                {"name": n, "index": i, "position_m": p, "values": self.probe_values[:, k]}
+                for k, (n, i, p) in enumerate(zip(self.probe_names, self.probe_voxels, self.probe_positions_m))
+            ]
+            write_probe_csv(stage / "probes.csv", self.probe_times, probes, unit="degC")
+            written.append("probes.csv")
+        entries = list(self.snapshot_files)
+        for t, snap in self.snapshots:
+            name = snapshot_file_name(len(entries))
+            write_vti(stage / name, self.grid, snap, units={k: self.units[k] for k in snap},
+                      field_data={**field_data, "time_s": repr(t)})
+            entries.append((t, name))
+        if entries:
+            write_pvd(stage / "snapshots.pvd", entries)
+            written += ["snapshots.pvd", "snapshots/"]
+        if figures:
+            from .viz.slices import plot_orthogonal_slices
 
-                plot_orthogonal_slices(
-                    stage / "peak_temperature.png", self.grid, self.max_temperature,
-                    title=f"Peak temperature over {self.time:g} s", unit="degC", labels=self.labels,
-                )
-                written.append("peak_temperature.png")
-            summary = dict(self.summary, files=written + ["summary.json"])
-            write_json(stage / "summary.json", summary)
-        return folder
-
+            plot_orthogonal_slices(
+                stage / "peak_temperature.png", self.grid, self.max_temperature,
+                title=f"Peak temperature over {self.time:g} s", unit="degC", labels=self.labels,
+            )
+            written.append("peak_temperature.png")
+        write_json(stage / "summary.json", dict(self.summary, files=written + ["summary.json"]))

@@ -5,8 +5,10 @@ set of named callbacks that run on schedules (every n iterations or every so
 many simulated seconds). Built-in callbacks check for NaN (on by default),
 record probes and take snapshots; a progress bar appears for runs longer than
 a couple of seconds. :meth:`Simulation.run` returns a
-:class:`~phototherm.results.Result`; nothing is written to disk unless you ask
-the result to write itself, so an interrupted run leaves no files.
+:class:`~phototherm.results.Result`. Given an ``output`` folder it also acts as
+the output writer: the folder is staged while the run goes on (snapshots are
+streamed into it) and moved into place only when complete, so a failed or
+interrupted run leaves no folder that looks like a result.
 
 Examples
 --------
@@ -28,6 +30,7 @@ from __future__ import annotations
 import math
 import time as _time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -35,7 +38,10 @@ import numpy as np
 from .backend import Backend, resolve_backend, to_host
 from .bioheat import DeviceModel, EnergyBudget, ExplicitStepper, PennesModel, ThermalState, ThetaStepper
 from .errors import Problem, Problems, SimulationDiverged, StabilityError
-from .results import Result, state_field_names
+from ._version import __version__
+from .io.atomic import check_destination, staged_directory
+from .io.vtk import write_vti
+from .results import Result, snapshot_file_name, state_field_names
 
 __all__ = [
     "Simulation",
@@ -251,7 +257,11 @@ class Simulation:
             schedule = TimeInterval(probe_interval) if probe_interval else IterationInterval(1)
             self.callbacks["probes"] = Callback(Simulation._record_probes, schedule)
             self._record_probes()
+        #: Snapshots held in memory: ``(time_s, {field name: array})``.
         self.snapshots: list[tuple[float, dict[str, np.ndarray]]] = []
+        #: Snapshots already written to the output folder: ``(time_s, relative path)``.
+        self.snapshot_files: list[tuple[float, str]] = []
+        self._stage: Path | None = None
         self._snapshot_fields = tuple(snapshot_fields)
         if snapshot_interval:
             self.callbacks["snapshots"] = Callback(Simulation._take_snapshot, TimeInterval(snapshot_interval))
@@ -275,16 +285,49 @@ class Simulation:
         return self.stop_time / steps
 
     # -- running ---------------------------------------------------------------
-    def run(self):
+    def run(self, output=None, *, overwrite: bool = True, figures: bool = True):
         """Step to ``stop_time``, running the callbacks; return the :class:`~phototherm.results.Result`.
 
         May be called again after raising ``stop_time`` to continue the run.
+
+        Parameters
+        ----------
+        output : path, optional
+            Results folder to write (see :meth:`Result.write
+            <phototherm.results.Result.write>`). It is checked before the run,
+            built in a hidden staging folder while the run goes on (snapshots
+            are written as they are taken rather than kept in memory) and moved
+            into place only when complete; a failed or interrupted run leaves
+            any earlier folder untouched and no partial one.
+        overwrite : bool
+            Replace an existing ``output`` folder.
+        figures : bool
+            Render PNG figures into ``output``.
 
         Raises
         ------
         SimulationDiverged
             If the temperature becomes NaN or infinite.
+        InputError
+            If ``output`` cannot be written (an existing file, or an existing
+            folder with ``overwrite=False``).
         """
+        if output is None:
+            return self._run()
+        check_destination(output, overwrite=overwrite, key="output")
+        with staged_directory(output, overwrite=overwrite, key="output") as stage:
+            self._stage = stage
+            try:
+                for time, fields in self.snapshots:  # taken before the run: write them out too
+                    self._write_snapshot(time, fields)
+                self.snapshots.clear()
+                result = self._run()
+                result.write_into(stage, figures=figures)
+            finally:
+                self._stage = None
+        return result
+
+    def _run(self) -> Result:
         start_iteration, start_time = self.iteration, self.time
         # equal steps no longer than dt, the last one ending exactly at stop_time
         # (a run continued to a later stop_time may need a slightly shorter step)
@@ -323,12 +366,23 @@ class Simulation:
         self._probe_values.append(self.state.temperature[self._probe_index])
 
     def _take_snapshot(self) -> None:
-        if self.snapshots and self.snapshots[-1][0] == self.time:
+        taken = [t for t, _ in self.snapshots] + [t for t, _ in self.snapshot_files]
+        if taken and taken[-1] == self.time:
             return
         names = state_field_names(self.time_above_threshold)
-        self.snapshots.append(
-            (self.time, {names[f][0]: to_host(getattr(self.state, f)).copy() for f in self._snapshot_fields})
-        )
+        fields = {names[f][0]: to_host(getattr(self.state, f)).copy() for f in self._snapshot_fields}
+        if self._stage is None:
+            self.snapshots.append((self.time, fields))
+        else:
+            self._write_snapshot(self.time, fields)
+
+    def _write_snapshot(self, time: float, fields: dict[str, np.ndarray]) -> None:
+        """Write one snapshot into the staged output folder (the output writer)."""
+        name = snapshot_file_name(len(self.snapshot_files))
+        units = {n: u for n, u in state_field_names(self.time_above_threshold).values()}
+        write_vti(self._stage / name, self.model.grid, fields, units={k: units[k] for k in fields},
+                  field_data={"phototherm_version": __version__, "time_s": repr(time)})
+        self.snapshot_files.append((time, name))
 
     def probe_record(self) -> tuple[np.ndarray, np.ndarray]:
         """Probe times [s] and temperatures [C], shape ``(n_samples, n_probes)``."""

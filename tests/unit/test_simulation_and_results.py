@@ -133,3 +133,45 @@ def test_result_written_to_disk_round_trips(model, tmp_path):
     assert summary["inputs"]["simulation"]["steps"] == sim.iteration
     assert set(summary["files"]) >= {"fields.vti", "fields.npz", "probes.csv", "snapshots.pvd", "summary.json"}
     assert (folder / "snapshots" / "snapshot_00002.vti").exists()
+
+
+def test_run_with_output_streams_snapshots_and_appears_only_when_complete(model, tmp_path):
+    out = tmp_path / "run"
+    sim = pt.Simulation(model, stop_time=12.0, device="cpu", progress=False, snapshot_interval=4.0)
+    seen = []
+
+    def inspect(s):
+        staged = list(tmp_path.glob(".run.partial-*"))
+        seen.append((s.time, len(s.snapshot_files), out.exists(), len(staged),
+                     len(list(staged[0].glob("snapshots/*.vti"))) if staged else 0))
+
+    sim.callbacks["inspect"] = pt.Callback(inspect, pt.TimeInterval(6.0))
+    result = sim.run(output=out, figures=False)
+    # mid-run: snapshots already on disk in the hidden staging folder, no final folder yet
+    time, in_memory_files, final_exists, staged, on_disk = seen[0]
+    assert not final_exists and staged == 1 and on_disk == in_memory_files >= 2
+    assert sim.snapshots == [] and [round(t / 4.0) for t, _ in result.snapshot_files] == [0, 1, 2, 3]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "complete" and "snapshots.pvd" in summary["files"]
+    assert sorted(p.name for p in (out / "snapshots").iterdir()) == [f"snapshot_{n:05d}.vti" for n in range(4)]
+    _, fields, units, _ = read_vti(out / "snapshots" / "snapshot_00003.vti")
+    np.testing.assert_array_equal(fields["temperature_degC"], result.temperature)
+    assert not list(tmp_path.glob(".run.*"))
+
+
+def test_a_run_that_fails_leaves_no_output_folder(model, tmp_path):
+    sim = pt.Simulation(model, stop_time=10.0, device="cpu", progress=False, nan_check_interval=2,
+                        snapshot_interval=1.0)
+    sim.callbacks["poison"] = pt.Callback(lambda s: s.state.temperature.fill(np.nan), pt.IterationInterval(5))
+    with pytest.raises(pt.SimulationDiverged):
+        sim.run(output=tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_that_is_a_file_is_refused_before_running(model, tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me")
+    sim = pt.Simulation(model, stop_time=10.0, device="cpu", progress=False)
+    with pytest.raises(pt.InputError, match="output"):
+        sim.run(output=target)
+    assert sim.iteration == 0 and target.read_text() == "keep me"
