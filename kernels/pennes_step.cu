@@ -4,7 +4,8 @@
 // NumPy twin: phototherm.bioheat.explicit.pennes_step_twin, which evaluates
 // the same formulas term by term (phototherm.bioheat.stencil for conduction,
 // phototherm.dose for the dose increments). Any change here must be made there
-// too; tests/gpu/test_pennes_kernel_parity.py compares the two.
+// too; tests/gpu/test_pennes_gpu_parity.py compares the two on a GPU and
+// tests/unit/test_pennes_kernel_host.py on the host.
 //
 // Heat balance of voxel c [W/m^3], all arrays C-ordered (nx, ny, nz), z fastest:
 //   gain = sum_faces g (T_nb - T_c)                    conduction, g = 2 k_c k_nb / (k_c + k_nb) / h^2

@@ -27,8 +27,9 @@ from .state import DeviceModel, StepParameters, ThermalState
 
 __all__ = ["pennes_step_twin", "ExplicitStepper", "slab_bounds", "kernel_arguments", "BLOCK"]
 
-#: Voxels per slab on the CPU: large enough to amortise Python overhead,
-#: small enough that a slab's temporaries stay in L2 cache.
+#: Voxels per slab on the CPU: large enough to amortise the per-call overhead
+#: of NumPy, small enough that a slab's temporaries (1 MiB each in float64) stay
+#: near the core's cache; 64k-128k measured fastest (benchmarks/RESULTS.md).
 SLAB_VOXELS = 1 << 17
 KERNEL_FILE = "pennes_step.cu"
 BLOCK = (32, 8, 1)
@@ -133,7 +134,7 @@ class ExplicitStepper:
         if self.backend.is_gpu:
             ctype = {"float32": "float", "float64": "double"}[self.backend.dtype.name]
             self._kernel = self.backend.load_kernel(KERNEL_FILE, f"pennes_step<{ctype}>")
-            self._no_source = self.backend.xp.zeros_like(state.temperature)
+            self._no_source = None  # zeros for steps with every source off, made when first needed
         else:
             threads = num_threads or default_num_threads()
             self._slabs = slab_bounds(state.temperature.shape, threads)
@@ -163,8 +164,11 @@ class ExplicitStepper:
     def _launch(self, T, T_next, heat, params: StepParameters) -> None:
         nx, ny, nz = T.shape
         blocks = ((nz + BLOCK[0] - 1) // BLOCK[0], (ny + BLOCK[1] - 1) // BLOCK[1], nx)
-        source = heat if heat is not None else self._no_source
-        self._kernel(blocks, BLOCK, kernel_arguments(T, T_next, self.state, self.dev, source, params))
+        if heat is None:
+            if self._no_source is None:
+                self._no_source = self.backend.xp.zeros_like(T)
+            heat = self._no_source
+        self._kernel(blocks, BLOCK, kernel_arguments(T, T_next, self.state, self.dev, heat, params))
 
 
 def kernel_arguments(T, T_next, state: ThermalState, dev: DeviceModel, heat_source, params: StepParameters) -> tuple:

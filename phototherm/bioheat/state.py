@@ -8,6 +8,7 @@ dose accumulated so far).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,13 +97,9 @@ class DeviceModel:
         self.conductivity = put(c.conductivity)
         self.perfusion = put(c.perfusion)
         self.boundary = put(c.boundary)
-        self.boundary_source = put(c.boundary_source)
         self.constant_source = put(c.constant_source)
         self.ln_A = put(c.ln_A)
         self.Ea_over_R = put(c.Ea_over_R)
-        self.faces: FaceConductances = face_conductances(
-            self.conductivity, model.grid.spacing, model.boundaries.periodic
-        )
         #: Heat-source maps at level 1 [W/m^3], on the backend.
         self.source_fields = [put(s.power_density) for s in model.heat_sources]
         self._schedules = [s.schedule for s in model.heat_sources]
@@ -112,6 +109,18 @@ class DeviceModel:
         self.source_powers = [s.total_power(model.grid) for s in model.heat_sources]
         #: Total metabolic heat [W].
         self.metabolic_power = float(c.metabolic_heat.sum() * model.grid.cell_volume)
+
+    # Arrays only the NumPy paths and diagnostics need: built on first use, so the
+    # GPU's explicit stepper (the kernel reads k and computes faces itself) never holds them.
+    @functools.cached_property
+    def faces(self) -> FaceConductances:
+        """Harmonic-mean face conductances [W/(m^3 K)] on the backend."""
+        return face_conductances(self.conductivity, self.model.grid.spacing, self.model.boundaries.periodic)
+
+    @functools.cached_property
+    def boundary_source(self):
+        """Boundary conductance times boundary temperature [W/m^3] on the backend."""
+        return self.backend.asarray(self.model.coefficients.boundary_source)
 
     def heat_source(self, t0: float, t1: float):
         """The heat-source field and its multiplier for the step ``[t0, t1]``.

@@ -1,0 +1,1 @@
+"""Figures (matplotlib, imported lazily): :mod:`phototherm.viz.slices` draws orthogonal slices."""
