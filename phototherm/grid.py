@@ -86,10 +86,6 @@ class Grid:
 
     # -- sizes -------------------------------------------------------------
     @property
-    def ndim(self) -> int:
-        return 3
-
-    @property
     def size(self) -> int:
         """Number of voxels."""
         return int(np.prod(self.shape))
@@ -108,11 +104,6 @@ class Grid:
     def bounds(self) -> tuple[tuple[float, float], ...]:
         """``((x_lo, x_hi), (y_lo, y_hi), (z_lo, z_hi))`` of the bounding box [m]."""
         return tuple((o, o + L) for o, L in zip(self.origin, self.lengths))
-
-    def face_area(self, axis: int) -> float:
-        """Area of one voxel face normal to ``axis`` [m^2]."""
-        h = self.spacing
-        return float(np.prod([h[d] for d in range(3) if d != axis]))
 
     # -- coordinates -------------------------------------------------------
     def centres(self, axis: int | str) -> np.ndarray:

@@ -36,7 +36,15 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .backend import Backend, resolve_backend, to_host
-from .bioheat import DeviceModel, EnergyBudget, ExplicitStepper, PennesModel, ThermalState, ThetaStepper
+from .bioheat import (
+    STATE_FIELDS,
+    DeviceModel,
+    EnergyBudget,
+    ExplicitStepper,
+    PennesModel,
+    ThermalState,
+    ThetaStepper,
+)
 from .errors import Problem, Problems, SimulationDiverged, StabilityError
 from ._version import __version__
 from .io.atomic import check_destination, staged_directory
@@ -146,8 +154,9 @@ class Simulation:
     snapshot_interval : float, optional
         Keep copies of the fields every so many seconds [s].
     snapshot_fields : sequence of str
-        Which state fields snapshots keep (``temperature``, ``cem43``,
-        ``omega``, ``max_temperature``, ``time_above``).
+        Which state fields snapshots keep, among ``STATE_FIELDS``
+        (``temperature``, ``cem43``, ``omega``, ``max_temperature``,
+        ``time_above``).
     nan_check_interval : int
         Iterations between checks for non-finite temperatures (0 disables).
     progress : bool, optional
@@ -191,8 +200,9 @@ class Simulation:
         rtol: float | None = None,
     ):
         problems = Problems()
-        given_stepper, stepper = stepper, stepper.strip().lower() if isinstance(stepper, str) else stepper
         problems.check(isinstance(model, PennesModel), "model", type(model).__name__, "a PennesModel")
+        problems.raise_if_any("invalid simulation settings")
+        given_stepper, stepper = stepper, stepper.strip().lower() if isinstance(stepper, str) else stepper
         problems.positive(stop_time, "stop_time", "[s]")
         if dt is not None:
             problems.positive(dt, "dt", "[s]")
@@ -201,9 +211,8 @@ class Simulation:
         for name, interval in (("probe_interval", probe_interval), ("snapshot_interval", snapshot_interval)):
             if interval is not None:
                 problems.positive(interval, name, "[s]")
-        valid_fields = ("temperature", "cem43", "omega", "max_temperature", "time_above")
         for f in snapshot_fields:
-            problems.check(f in valid_fields, "snapshot_fields", f, f"one of {', '.join(valid_fields)}")
+            problems.check(f in STATE_FIELDS, "snapshot_fields", f, f"one of {', '.join(STATE_FIELDS)}")
         problems.check(isinstance(nan_check_interval, (int, np.integer)) and nan_check_interval >= 0,
                        "nan_check_interval", nan_check_interval, "a whole number of iterations >= 0")
         self.probes: list[Probe] = []
@@ -213,11 +222,8 @@ class Simulation:
             except (TypeError, ValueError):
                 problems.add(f"probes.{name}", point, "three coordinates [m]")
                 continue
-            if problems.check(
-                len(point) == 3 and isinstance(model, PennesModel) and model.grid.contains(point),
-                f"probes.{name}", point,
-                f"a point inside the grid, bounds {model.grid.bounds if isinstance(model, PennesModel) else '?'} [m]",
-            ):
+            if problems.check(len(point) == 3 and model.grid.contains(point), f"probes.{name}", point,
+                              f"a point inside the grid, bounds {model.grid.bounds} [m]"):
                 index = model.grid.index_of(point)
                 self.probes.append(Probe(name, point, index, model.grid.centre_of(index)))
         problems.raise_if_any("invalid simulation settings")
@@ -272,11 +278,8 @@ class Simulation:
         limit = self.stability.dt
         if self.stepper_name == "explicit":
             if dt is not None and dt > limit * (1 + 1e-12):
-                s = self.stability
-                raise StabilityError(
-                    "time step above the explicit stability limit",
-                    [_stability_problem(dt, s)],
-                )
+                raise StabilityError("time step above the explicit stability limit",
+                                     [_stability_problem(dt, self.stability)])
             target = dt if dt is not None else EXPLICIT_SAFETY * limit
         else:
             target = dt if dt is not None else IMPLICIT_DEFAULT_MULTIPLE * limit

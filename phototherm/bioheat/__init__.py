@@ -6,7 +6,7 @@ from .explicit import ExplicitStepper, pennes_step_twin
 from .implicit import ThetaStepper
 from .model import PennesModel, StabilityLimit
 from .perfusion import VascularShutdown
-from .state import DeviceModel, ThermalState
+from .state import STATE_FIELDS, DeviceModel, ThermalState
 from .steady import steady_state_temperature
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "VascularShutdown",
     "DeviceModel",
     "ThermalState",
+    "STATE_FIELDS",
     "ExplicitStepper",
     "ThetaStepper",
     "EnergyBudget",

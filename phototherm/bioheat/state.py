@@ -8,6 +8,7 @@ dose accumulated so far).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from ..backend import Backend
 from .model import PennesModel
 from .stencil import FaceConductances, face_conductances
 
-__all__ = ["DeviceModel", "ThermalState", "StepParameters"]
+__all__ = ["DeviceModel", "ThermalState", "StepParameters", "STATE_FIELDS"]
 
 
 @dataclass
@@ -55,6 +56,10 @@ class ThermalState:
             max_temperature=T.copy(),
             time_above=xp.zeros_like(T),
         )
+
+
+#: Names of the evolved fields, in order.
+STATE_FIELDS = tuple(f.name for f in dataclasses.fields(ThermalState))
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ import pytest
 
 import phototherm as pt
 from phototherm.backend import to_host
+from phototherm.bioheat import STATE_FIELDS as FIELDS
 from phototherm.bioheat import DeviceModel, ExplicitStepper, ThermalState, ThetaStepper
 from tests.helpers import random_heterogeneous_model
 
 pytestmark = pytest.mark.gpu
 
-FIELDS = ("temperature", "cem43", "omega", "max_temperature", "time_above")
 CASES = {
     "heterogeneous": dict(),
     "periodic x and z": dict(periodic_axes=("x", "z")),

@@ -24,13 +24,13 @@ import numpy as np
 import pytest
 
 import phototherm as pt
+from phototherm.bioheat import STATE_FIELDS as FIELDS
 from phototherm.bioheat import DeviceModel, ExplicitStepper, ThermalState
 from phototherm.bioheat.explicit import BLOCK, kernel_arguments
 from phototherm.bioheat.state import StepParameters
 from tests.helpers import random_heterogeneous_model
 
 ROOT = Path(__file__).resolve().parents[2]
-FIELDS = ("temperature", "cem43", "omega", "max_temperature", "time_above")
 
 
 @pytest.fixture(scope="module")
