@@ -30,7 +30,7 @@ from .backend import to_host
 from .dose import CEM43_BREAKPOINT_C
 from .grid import Grid
 
-__all__ = ["Result", "NECROSIS_CEM43_MIN", "state_field_names", "snapshot_file_name"]
+__all__ = ["Result", "NECROSIS_CEM43_MIN", "state_field_names", "write_snapshot"]
 
 #: Usual CEM43 necrosis threshold [min].
 NECROSIS_CEM43_MIN = 240.0
@@ -47,9 +47,18 @@ def state_field_names(time_above_threshold: float) -> dict[str, tuple[str, str]]
     }
 
 
-def snapshot_file_name(n: int) -> str:
-    """Path of the n-th snapshot inside a results folder."""
-    return f"snapshots/snapshot_{n:05d}.vti"
+def write_snapshot(folder: Path, n: int, grid: Grid, time: float, fields: dict[str, np.ndarray],
+                   units: dict[str, str]) -> str:
+    """Write the n-th snapshot (taken at ``time`` [s]) into a results folder.
+
+    Returns its path relative to the folder, for the ``.pvd`` time series.
+    """
+    from .io.vtk import write_vti
+
+    name = f"snapshots/snapshot_{n:05d}.vti"
+    write_vti(Path(folder) / name, grid, fields, units={k: units[k] for k in fields},
+              field_data={"phototherm_version": __version__, "time_s": repr(time)})
+    return name
 
 
 @dataclass
@@ -312,10 +321,7 @@ class Result:
             written.append("probes.csv")
         entries = list(self.snapshot_files)
         for t, snap in self.snapshots:
-            name = snapshot_file_name(len(entries))
-            write_vti(stage / name, self.grid, snap, units={k: self.units[k] for k in snap},
-                      field_data={**field_data, "time_s": repr(t)})
-            entries.append((t, name))
+            entries.append((t, write_snapshot(stage, len(entries), self.grid, t, snap, self.units)))
         if entries:
             write_pvd(stage / "snapshots.pvd", entries)
             written += ["snapshots.pvd", "snapshots/"]

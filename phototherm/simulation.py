@@ -46,10 +46,8 @@ from .bioheat import (
     ThetaStepper,
 )
 from .errors import Problem, Problems, SimulationDiverged, StabilityError
-from ._version import __version__
 from .io.atomic import check_destination, staged_directory
-from .io.vtk import write_vti
-from .results import Result, snapshot_file_name, state_field_names
+from .results import Result, state_field_names, write_snapshot
 
 __all__ = [
     "Simulation",
@@ -381,10 +379,8 @@ class Simulation:
 
     def _write_snapshot(self, time: float, fields: dict[str, np.ndarray]) -> None:
         """Write one snapshot into the staged output folder (the output writer)."""
-        name = snapshot_file_name(len(self.snapshot_files))
-        units = {n: u for n, u in state_field_names(self.time_above_threshold).values()}
-        write_vti(self._stage / name, self.model.grid, fields, units={k: units[k] for k in fields},
-                  field_data={"phototherm_version": __version__, "time_s": repr(time)})
+        units = dict(state_field_names(self.time_above_threshold).values())
+        name = write_snapshot(self._stage, len(self.snapshot_files), self.model.grid, time, fields, units)
         self.snapshot_files.append((time, name))
 
     def probe_record(self) -> tuple[np.ndarray, np.ndarray]:

@@ -81,3 +81,38 @@ def random_heterogeneous_model(shape, spacing, *, seed=0, shutdown=None, sources
         initial_temperature=36.0 + 10.0 * rng.random(grid.shape),
         vascular_shutdown=shutdown,
     )
+
+
+#: Inputs on which the CUDA kernel is compared with its NumPy twin (host build and GPU).
+KERNEL_CASES = {
+    "heterogeneous": dict(),
+    "periodic x and z": dict(periodic_axes=("x", "z")),
+    # thresholds near the median dose reached in 40 steps: some voxels shut down mid-run
+    "cem43 shutdown": dict(shutdown=pt.VascularShutdown("cem43", 3e-3, 0.3)),
+    "arrhenius shutdown, one source": dict(shutdown=pt.VascularShutdown("arrhenius", 1e-3, 0.0), sources=1),
+}
+
+
+def step_model(model, steps, *, device="cpu", dtype=None, stepper="explicit", dt_factor=None):
+    """Advance a fresh state of ``model`` by ``steps`` stepper calls; return the state.
+
+    Calls the stepper directly (no Simulation), so ``dt_factor`` times the
+    explicit limit may exceed it on purpose. Defaults: 0.9 of the limit for the
+    explicit stepper, 5 times it for backward Euler.
+    """
+    from phototherm.bioheat import DeviceModel, ExplicitStepper, ThermalState, ThetaStepper
+
+    backend = pt.resolve_backend(device, dtype)
+    state = ThermalState.initial(model, backend)
+    dev = DeviceModel(model, backend)
+    if stepper == "explicit":
+        runner = ExplicitStepper(dev, state, time_above_threshold=43.0)
+        dt = (0.9 if dt_factor is None else dt_factor) * model.critical_dt()
+    else:
+        runner = ThetaStepper(dev, state, theta=1.0, time_above_threshold=43.0,
+                              rtol=1e-12 if backend.dtype == np.float64 else 1e-6)
+        dt = (5.0 if dt_factor is None else dt_factor) * model.critical_dt()
+    for n in range(steps):
+        runner.step(n * dt, (n + 1) * dt)
+    backend.synchronize()
+    return state

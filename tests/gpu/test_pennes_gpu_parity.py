@@ -18,32 +18,14 @@ import pytest
 import phototherm as pt
 from phototherm.backend import to_host
 from phototherm.bioheat import STATE_FIELDS as FIELDS
-from phototherm.bioheat import DeviceModel, ExplicitStepper, ThermalState, ThetaStepper
-from tests.helpers import random_heterogeneous_model
+from phototherm.bioheat import DeviceModel, ExplicitStepper, ThermalState
+from tests.helpers import KERNEL_CASES as CASES
+from tests.helpers import random_heterogeneous_model, step_model
 
 pytestmark = pytest.mark.gpu
 
-CASES = {
-    "heterogeneous": dict(),
-    "periodic x and z": dict(periodic_axes=("x", "z")),
-    "cem43 shutdown": dict(shutdown=pt.VascularShutdown("cem43", 3e-3, 0.3)),
-    "arrhenius shutdown, one source": dict(shutdown=pt.VascularShutdown("arrhenius", 1e-3, 0.0), sources=1),
-}
-
-
-def step(model, device, dtype, steps, stepper_type="explicit"):
-    backend = pt.resolve_backend(device, dtype)
-    state = ThermalState.initial(model, backend)
-    dev = DeviceModel(model, backend)
-    if stepper_type == "explicit":
-        stepper = ExplicitStepper(dev, state, time_above_threshold=43.0)
-        dt = 0.9 * model.critical_dt()
-    else:
-        stepper = ThetaStepper(dev, state, theta=1.0, time_above_threshold=43.0, rtol=1e-12 if dtype == "float64" else 1e-6)
-        dt = 5 * model.critical_dt()
-    for n in range(steps):
-        stepper.step(n * dt, (n + 1) * dt)
-    backend.synchronize()
+def step(model, device, dtype, steps, stepper="explicit"):
+    state = step_model(model, steps, device=device, dtype=dtype, stepper=stepper)
     return {name: to_host(getattr(state, name)) for name in FIELDS}
 
 

@@ -25,10 +25,11 @@ import pytest
 
 import phototherm as pt
 from phototherm.bioheat import STATE_FIELDS as FIELDS
-from phototherm.bioheat import DeviceModel, ExplicitStepper, ThermalState
+from phototherm.bioheat import DeviceModel, ThermalState
 from phototherm.bioheat.explicit import BLOCK, kernel_arguments
 from phototherm.bioheat.state import StepParameters
-from tests.helpers import random_heterogeneous_model
+from tests.helpers import KERNEL_CASES as CASES
+from tests.helpers import random_heterogeneous_model, step_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,25 +75,6 @@ def run_host_kernel(lib, model, dtype, steps):
     return state
 
 
-def run_twin(model, dtype, steps):
-    backend = pt.resolve_backend("cpu", dtype)
-    state = ThermalState.initial(model, backend)
-    stepper = ExplicitStepper(DeviceModel(model, backend), state, time_above_threshold=43.0)
-    dt = 0.9 * model.critical_dt()
-    for n in range(steps):
-        stepper.step(n * dt, (n + 1) * dt)
-    return state
-
-
-CASES = {
-    "heterogeneous": dict(),
-    "periodic x and z": dict(periodic_axes=("x", "z")),
-    # thresholds near the median dose reached in 40 steps: some voxels shut down mid-run
-    "cem43 shutdown": dict(shutdown=pt.VascularShutdown("cem43", 3e-3, 0.3)),
-    "arrhenius shutdown, one source": dict(shutdown=pt.VascularShutdown("arrhenius", 1e-3, 0.0), sources=1),
-}
-
-
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
 def test_host_built_kernel_matches_numpy_twin(host_kernel, case, dtype, rtol):
@@ -100,7 +82,7 @@ def test_host_built_kernel_matches_numpy_twin(host_kernel, case, dtype, rtol):
     model = random_heterogeneous_model((7, 11, 37), (0.4e-3, 0.5e-3, 0.3e-3), seed=5, **CASES[case])
     steps = 40
     kernel = run_host_kernel(host_kernel, model, dtype, steps)
-    twin = run_twin(model, dtype, steps)
+    twin = step_model(model, steps, dtype=dtype)
     for name in FIELDS:
         a, b = getattr(kernel, name), getattr(twin, name)
         scale = np.abs(b).max()
