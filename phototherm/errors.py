@@ -152,6 +152,14 @@ class Problems:
         """Require finite values (no NaN or infinity)."""
         _require(self, value, path, f"finite values {unit}".rstrip(), lambda a: np.ones_like(a, bool))
 
+    def satisfies(self, value: Any, path: str, expected: str, predicate) -> None:
+        """Require finite values (scalar or array) for which ``predicate`` holds.
+
+        ``predicate`` maps an array to a boolean array of the same shape; for an
+        array, the first failing element and the count of failures are reported.
+        """
+        _require(self, value, path, expected, predicate)
+
     def extend(self, other: "Problems") -> None:
         self.items.extend(other.items)
 

@@ -74,7 +74,9 @@ class Result:
         Named fields of ``grid.shape``; names carry their unit
         (``temperature_degC``, ``max_temperature_degC``, ``cem43_min``,
         ``arrhenius_omega``, ``time_above_<T>C_s``, ``heat_source_W_per_m3``,
-        ``labels``; ``perfusion_per_s`` with vascular shutdown).
+        ``labels``; ``perfusion_per_s`` with vascular shutdown;
+        ``fluence_rate_W_per_m2`` (every laser source at schedule level 1)
+        and ``fluence_J_per_m2`` (delivered over the run) with laser heating).
     units : dict of str to str
         Unit of each field.
     label_names : dict of int to str
@@ -128,6 +130,12 @@ class Result:
         for source in model.heat_sources:
             heat += source.power_density
         fields["heat_source_W_per_m3"], units["heat_source_W_per_m3"] = heat, "W/m^3"
+        lit = [s for s in model.heat_sources if getattr(s, "fluence_rate", None) is not None]
+        if lit:
+            fields["fluence_rate_W_per_m2"] = sum(np.asarray(s.fluence_rate, float) for s in lit)
+            fields["fluence_J_per_m2"] = sum(np.asarray(s.fluence_rate, float) * s.schedule.integral(0.0, sim.time)
+                                             for s in lit)
+            units["fluence_rate_W_per_m2"], units["fluence_J_per_m2"] = "W/m^2", "J/m^2"
         fields["labels"], units["labels"] = np.asarray(props.labels, dtype=np.int32), "1"
         if model.vascular_shutdown is not None:
             factor = to_host(model.vascular_shutdown.factor(state.cem43, state.omega))

@@ -29,3 +29,18 @@ __all__ = [
     "HENRIQUES_MORITZ_SKIN",
     "LIVER_COAGULATION",
 ]
+
+# Optical properties (400-1100 nm): chromophore spectra, composition-based tissues, built-ins.
+from . import spectra
+from .optical import OpticalProperties, OpticalTissue
+from .optical_library import BUILTIN_OPTICAL_TISSUES, ScatteringFit, jacques2013_table2, optical_tissue
+
+__all__ += [
+    "spectra",
+    "OpticalProperties",
+    "OpticalTissue",
+    "optical_tissue",
+    "BUILTIN_OPTICAL_TISSUES",
+    "ScatteringFit",
+    "jacques2013_table2",
+]

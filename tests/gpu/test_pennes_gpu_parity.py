@@ -66,10 +66,10 @@ def test_demo_gives_the_same_answers_on_gpu_and_cpu():
     Over ~1200 steps float32 rounding of T (~4e-6 K per step, random in sign)
     stays below ~1e-3 K; CEM43 follows at ln(2) x that relative error.
     """
-    from phototherm.examples.demo import DemoSettings, demo_model
+    from phototherm.examples.demo import DemoSettings, build_demo
 
     settings = DemoSettings()
-    model = demo_model(settings)
+    model = build_demo(settings, device="cpu").model
     results = {
         device: pt.Simulation(model, stop_time=settings.total_time, device=device, progress=False).run()
         for device in ("gpu", "cpu")
