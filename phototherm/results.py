@@ -11,6 +11,7 @@ write never leaves a folder that looks complete:
 ``probes.csv``      temperature against time at each probe (if any)
 ``snapshots/``      ``.vti`` files of the snapshots and ``snapshots.pvd`` (if any)
 ``peak_temperature.png``  orthogonal slices of the peak temperature
+``fluence_rate.png``      orthogonal slices of the fluence rate (laser heating only)
 ``summary.json``    resolved inputs, program version, device, timing, metrics,
                     energy balance; written last
 ==================  ===============================================================
@@ -341,4 +342,11 @@ class Result:
                 title=f"Peak temperature over {self.time:g} s", unit="degC", labels=self.labels,
             )
             written.append("peak_temperature.png")
+            if "fluence_rate_W_per_m2" in self.fields:
+                plot_orthogonal_slices(
+                    stage / "fluence_rate.png", self.grid, self.fields["fluence_rate_W_per_m2"],
+                    title="Fluence rate, every laser source at full power", unit="W/m^2",
+                    labels=self.labels, cmap="viridis", log_scale=True,
+                )
+                written.append("fluence_rate.png")
         write_json(stage / "summary.json", dict(self.summary, files=written + ["summary.json"]))

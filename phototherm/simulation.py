@@ -47,6 +47,7 @@ from .bioheat import (
 )
 from .errors import Problem, Problems, SimulationDiverged, StabilityError
 from .io.atomic import check_destination, staged_directory
+from .progress import ProgressBar
 from .results import Result, state_field_names, write_snapshot
 
 __all__ = [
@@ -336,7 +337,8 @@ class Simulation:
         if remaining:
             self.dt = (self.stop_time - start_time) / remaining
         wall_start = _time.perf_counter()
-        with _progress_bar(remaining, self.stop_time, enabled=self.progress) as bar:
+        with ProgressBar(remaining, unit="step", description=f"bioheat to {self.stop_time:g} s",
+                         show=None if self.progress else False) as bar:
             for n in range(1, remaining + 1):
                 t0 = self.time
                 t1 = self.stop_time if n == remaining else start_time + n * self.dt
@@ -436,26 +438,3 @@ def _check_finite(sim: Simulation) -> None:
         f"{int(bad.sum())} voxel(s), the first voxel {index} ({sim.model.properties.label_name(label)}); "
         "check the heat sources and inputs for NaN or overflow, or use float64"
     )
-
-
-class _progress_bar:
-    """tqdm bar shown only for runs that last more than 2 s (wall clock)."""
-
-    def __init__(self, total: int, stop_time: float, *, enabled: bool):
-        self._bar = None
-        if enabled and total > 0:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=total, unit="step", delay=2.0, desc=f"bioheat to {stop_time:g} s",
-                             leave=False, dynamic_ncols=True)
-
-    def __enter__(self):
-        return self
-
-    def update(self, n: int) -> None:
-        if self._bar is not None:
-            self._bar.update(n)
-
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.close()

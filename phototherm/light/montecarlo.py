@@ -67,6 +67,7 @@ import numpy as np
 from ..backend import Backend, resolve_backend, to_host
 from ..errors import Problems
 from ..grid import FACES, Grid
+from ..progress import ProgressBar
 from .medium import OpticalMedium
 from .montecarlo_twin import NUM_TALLIES, SOURCE_PARAMS, TALLY_NAMES, TwinRun, twin_parameters
 from .sources import CollimatedBeam, CylindricalDiffuser, IsotropicPoint, LightSource, validate_sources
@@ -458,7 +459,7 @@ def simulate_monte_carlo(
     if backend.is_gpu:
         kernel = backend.load_kernel(KERNEL_FILE, f"mc_transport<{_CTYPES[backend.dtype.name]}>")
     start = time.perf_counter()
-    with _progress_bar(batches, enabled=progress) as bar:
+    with ProgressBar(batches, unit="batch", description="Monte Carlo", show=progress) as bar:
         if backend.is_gpu:
             _run_gpu(backend, kernel, problem, firsts, sizes, seed, bool(roulette), stats, bar)
         else:
@@ -574,26 +575,3 @@ def _run_gpu(backend: Backend, kernel, problem: PackedProblem, firsts, sizes, se
         stats.add(b, batch_fluence, to_host(tallies))
         bar.update(1)
     backend.synchronize()
-
-
-class _progress_bar:
-    """tqdm bar over batches: always (True), never (False), or after 2 s (None)."""
-
-    def __init__(self, total: int, *, enabled: bool | None):
-        self._bar = None
-        if enabled is not False:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=total, unit="batch", delay=0.0 if enabled else 2.0, desc="Monte Carlo",
-                             leave=False, dynamic_ncols=True)
-
-    def __enter__(self):
-        return self
-
-    def update(self, n: int) -> None:
-        if self._bar is not None:
-            self._bar.update(n)
-
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.close()

@@ -67,6 +67,14 @@ def _out(arr: np.ndarray):
     return float(arr) if arr.ndim == 0 else arr
 
 
+def _checked(value, path: str, unit: str, context: str) -> np.ndarray:
+    """``value`` as a float array, or :class:`InputError` ``context`` if it is negative, NaN or infinite."""
+    problems = Problems()
+    arr = _values(value, path, unit, problems)
+    problems.raise_if_any(context)
+    return arr
+
+
 def _gold_volume(particle, problems: Problems) -> float | None:
     volume = getattr(particle, "gold_volume", None)
     try:
@@ -93,9 +101,7 @@ def number_density_from_particles_per_ml(particles_per_ml):
     InputError
         Negative, NaN or infinite values.
     """
-    problems = Problems()
-    arr = _values(particles_per_ml, "particles_per_ml", "[particles/mL]", problems)
-    problems.raise_if_any("invalid nanoparticle concentration")
+    arr = _checked(particles_per_ml, "particles_per_ml", "[particles/mL]", "invalid nanoparticle concentration")
     return _out(arr * _PER_ML)
 
 
@@ -131,17 +137,13 @@ def number_density_from_nanomolar(nanomolar):
     InputError
         Negative, NaN or infinite values.
     """
-    problems = Problems()
-    arr = _values(nanomolar, "nanomolar", "[nmol/L]", problems)
-    problems.raise_if_any("invalid nanoparticle concentration")
+    arr = _checked(nanomolar, "nanomolar", "[nmol/L]", "invalid nanoparticle concentration")
     return _out(arr * 1e-9 * AVOGADRO * 1e3)
 
 
 def particles_per_ml(number_density):
     """Concentration [particles/mL] from a number density [1/m^3] (inverse conversion)."""
-    problems = Problems()
-    arr = _values(number_density, "number_density", "[1/m^3]", problems)
-    problems.raise_if_any("invalid number density")
+    arr = _checked(number_density, "number_density", "[1/m^3]", "invalid number density")
     return _out(arr / _PER_ML)
 
 
@@ -177,10 +179,7 @@ def number_density(value, unit: str, particle=None):
         Unknown unit, missing particle, bad values.
     """
     if unit == "1/m^3":
-        problems = Problems()
-        arr = _values(value, "number_density", "[1/m^3]", problems)
-        problems.raise_if_any("invalid nanoparticle concentration")
-        return _out(arr)
+        return _out(_checked(value, "number_density", "[1/m^3]", "invalid nanoparticle concentration"))
     if unit == "particles/mL":
         return number_density_from_particles_per_ml(value)
     if unit == "nM":

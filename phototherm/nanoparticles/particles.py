@@ -140,6 +140,18 @@ def _check_damping(problems: Problems, owner: str, size_correction, damping_A) -
         problems.add(f"{owner}.damping_A", damping_A, "a single number")
 
 
+def _checked_permittivity(particle, wavelength, owner: str):
+    """Gold permittivity with ``particle``'s size correction at checked vacuum wavelength(s) [m].
+
+    Raises :class:`InputError` "invalid input to ``owner``.permittivity" for
+    wavelengths outside the gold data.
+    """
+    problems = Problems()
+    lam = check_wavelength(wavelength, problems)
+    problems.raise_if_any(f"invalid input to {owner}.permittivity")
+    return _permittivity(lam, particle.size_correction_radius, particle.damping_A)
+
+
 def _prepare(wavelength, medium_index, owner: str):
     """Validated wavelengths [m] (array) and host index (float)."""
     problems = Problems()
@@ -222,10 +234,7 @@ class GoldSphere:
 
     def permittivity(self, wavelength):
         """Gold permittivity used for this particle at vacuum wavelength(s) [m]."""
-        problems = Problems()
-        lam = check_wavelength(wavelength, problems)
-        problems.raise_if_any("invalid input to GoldSphere.permittivity")
-        return _permittivity(lam, self.size_correction_radius, self.damping_A)
+        return _checked_permittivity(self, wavelength, "GoldSphere")
 
     def cross_sections(self, wavelength, medium_index: float = 1.33) -> CrossSections:
         """Absorption and scattering cross-sections and anisotropy.
@@ -342,10 +351,7 @@ class GoldNanoshell:
 
     def permittivity(self, wavelength):
         """Gold permittivity used for the shell at vacuum wavelength(s) [m]."""
-        problems = Problems()
-        lam = check_wavelength(wavelength, problems)
-        problems.raise_if_any("invalid input to GoldNanoshell.permittivity")
-        return _permittivity(lam, self.size_correction_radius, self.damping_A)
+        return _checked_permittivity(self, wavelength, "GoldNanoshell")
 
     def cross_sections(self, wavelength, medium_index: float = 1.33) -> CrossSections:
         """Absorption and scattering cross-sections and anisotropy.
@@ -524,10 +530,7 @@ class GoldNanorod:
 
     def permittivity(self, wavelength):
         """Gold permittivity used for this rod at vacuum wavelength(s) [m]."""
-        problems = Problems()
-        lam = check_wavelength(wavelength, problems)
-        problems.raise_if_any("invalid input to GoldNanorod.permittivity")
-        return _permittivity(lam, self.size_correction_radius, self.damping_A)
+        return _checked_permittivity(self, wavelength, "GoldNanorod")
 
     # -- optics ------------------------------------------------------------------------------
     def _polarizabilities(self, lam: np.ndarray, n_m: float):

@@ -41,6 +41,7 @@ def plot_orthogonal_slices(
     cmap="inferno",
     vmin: float | None = None,
     vmax: float | None = None,
+    log_scale: bool = False,
 ) -> Path:
     """Plot the x-y, x-z and y-z slices of a field through one point, as a PNG.
 
@@ -68,6 +69,9 @@ def plot_orthogonal_slices(
     vmin, vmax : float, optional
         Colour-scale limits, shared by the three panels. Default: the range of
         the finite values shown.
+    log_scale : bool, optional
+        Logarithmic colour scale (for fields spanning decades, such as a
+        fluence rate); the lower limit defaults to ``vmax / 1e4``.
 
     Returns
     -------
@@ -129,13 +133,16 @@ def plot_orthogonal_slices(
             vmax = max(shown.max(), vmin)
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colors import Normalize
+    from matplotlib.colors import LogNorm, Normalize
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=_figure_size(grid), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 3, width_ratios=[grid.lengths[h] for h, _ in _PANELS])
-    norm = Normalize(vmin=vmin, vmax=vmax)
+    if log_scale and vmax is not None and vmax > 0:
+        norm = LogNorm(vmin=vmin if vmin is not None and vmin > 0 else vmax * 1e-4, vmax=vmax)
+    else:
+        norm = Normalize(vmin=vmin, vmax=vmax)
     bounds_mm = 1e3 * np.array(grid.bounds)
     centre_mm = [1e3 * c for c in grid.centre_of(index)]
     for ax, (h, v), fixed, image in zip(axes, _PANELS, fixed_axes, slices):

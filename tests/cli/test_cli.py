@@ -27,7 +27,8 @@ from phototherm import cli
 from phototherm.backend import DEVICE_ENV_VAR, gpu_status
 
 SHORT_DEMO = ["demo", "--total-time-s", "30", "--heating-time-s", "20", "--quiet"]
-RESULT_FILES = ("fields.vti", "fields.npz", "probes.csv", "summary.json", "snapshots.pvd", "peak_temperature.png")
+RESULT_FILES = ("fields.vti", "fields.npz", "probes.csv", "summary.json", "snapshots.pvd", "peak_temperature.png",
+                "fluence_rate.png")
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -97,7 +98,8 @@ def test_demo_help_documents_unit_suffixed_flags(tmp_path):
     text = " ".join(proc.stdout.split())  # argparse wraps lines
     assert "options:" in text or "optional arguments:" in text
     options = re.split(r"options:|optional arguments:", text, maxsplit=1)[1]
-    for flag, unit in (("--power-W", "[W]"), ("--heating-time-s", "[s]"), ("--total-time-s", "[s]")):
+    for flag, unit in (("--power-W", "[W]"), ("--heating-time-s", "[s]"), ("--total-time-s", "[s]"),
+                       ("--gold-ug-per-mL", "[ug of gold per mL]")):
         assert flag in text
         # the help of each flag states its unit
         described = re.search(re.escape(flag) + r" [A-Z_]+ (.*?)(?= --[a-z]|$)", options)
@@ -174,6 +176,11 @@ def test_demo_summary(demo_run):
     assert units["temperature_degC"] == "degC"
     assert units["max_temperature_degC"] == "degC"
     assert units["cem43_min"] == "min"
+    assert units["fluence_rate_W_per_m2"] == "W/m^2" and units["fluence_J_per_m2"] == "J/m^2"
+    [beam] = summary["inputs"]["model"]["heat_sources"]
+    assert beam["light"]["method"] == "diffusion"
+    assert beam["light"]["source"]["wavelength_nm"] == pytest.approx(808.0)
+    assert 0 < beam["light"]["absorbed_fraction_in_grid"] < 1
     with np.load(out / "fields.npz", allow_pickle=False) as npz:
         npz_fields = {k for k in npz.files if npz[k].shape == tuple(summary["inputs"]["model"]["grid"]["shape"])}
     assert npz_fields and npz_fields <= set(units), f"fields without units: {npz_fields - set(units)}"
@@ -213,6 +220,16 @@ def test_demo_snapshots_and_probes_carry_units(demo_run):
     assert any("tumour centre" in line for line in header), header
 
 
+def test_demo_with_monte_carlo_light(tmp_path):
+    proc = run_cli(["demo", "--light", "monte-carlo", "--photons", "3000", "--total-time-s", "10",
+                    "--heating-time-s", "5", "--no-figures", "--out", "mc"], tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "light (monte-carlo)" in proc.stdout
+    summary = json.loads((tmp_path / "mc" / "summary.json").read_text(encoding="utf-8"))
+    light = summary["inputs"]["model"]["heat_sources"][0]["light"]
+    assert light["method"] == "monte-carlo" and light["photons"] == 3000
+
+
 # -- bad input -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("args", "needles"),
@@ -224,9 +241,13 @@ def test_demo_snapshots_and_probes_carry_units(demo_run):
         (["demo", "--device", "tpu"], ["--device", "tpu"]),
         (["demo", "--dtype", "float16"], ["--dtype", "float16"]),
         (["demo", "--bogus-flag"], ["--bogus-flag"]),
+        (["demo", "--gold-ug-per-mL", "-1"], ["--gold-ug-per-mL", "-1"]),
+        (["demo", "--light", "monte-carlo", "--photons", "0"], ["--photons", "0"]),
+        (["demo", "--light", "raytracing"], ["--light", "raytracing"]),
         (["frobnicate"], ["frobnicate"]),
     ],
-    ids=["negative-power", "nan-time", "zero-heating", "non-numeric", "tpu", "dtype", "unknown-flag", "subcommand"],
+    ids=["negative-power", "nan-time", "zero-heating", "non-numeric", "tpu", "dtype", "unknown-flag", "negative-gold",
+         "zero-photons", "unknown-light-solver", "subcommand"],
 )
 def test_bad_flags_exit_2_without_traceback(tmp_path, args, needles):
     proc = run_cli(args + ["--out", "res"] if args[0] == "demo" else args, tmp_path)

@@ -1,9 +1,10 @@
 """GPU parity of the diffusion light solver: CuPy against NumPy, same code.
 
 Run with ``pytest -m gpu`` on a machine with CuPy and a CUDA GPU; skipped
-elsewhere (tests/conftest.py). Inputs: a random heterogeneous medium (per-voxel
-mua, mus, g, n; ambient index 1.2) with every source type, including an
-oblique Gaussian beam clipped by its face and an oblique pencil.
+elsewhere (tests/conftest.py). Inputs (tests/support/diffusion_cases.py): a
+random heterogeneous medium (per-voxel mua, mus, g, n; ambient index 1.2) with
+every source type, including an oblique Gaussian beam clipped by its face and
+an oblique pencil.
 
 Tolerances:
 
@@ -24,10 +25,9 @@ import math
 import numpy as np
 import pytest
 
-from tests.validation.test_diffusion_reference import heterogeneous_medium, sources
-
 from phototherm.backend import to_host
 from phototherm.light.diffusion import solve_diffusion
+from tests.support.diffusion_cases import heterogeneous_medium, sources
 
 pytestmark = pytest.mark.gpu
 

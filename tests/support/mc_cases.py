@@ -5,6 +5,7 @@ voxels without absorption, without scattering or with isotropic scattering,
 refractive-index steps inside (Fresnel reflection, refraction, total internal
 reflection), a mismatched ambient index, roulette (high albedo keeps photons
 long enough), and one source of each kind entering or starting anywhere.
+Also the driver call and the centred beam the unit and validation tests share.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 import phototherm as pt
 from phototherm.light import CollimatedBeam, CylindricalDiffuser, IsotropicPoint, OpticalMedium
+from phototherm.light.montecarlo import MonteCarloResult, simulate_monte_carlo
 
 WAVELENGTH = 800e-9
 
@@ -47,3 +49,21 @@ def sources(grid: pt.Grid) -> dict:
         "point": IsotropicPoint(position=(xc - 0.7e-3, yc + 0.3e-3, zc), **common),
         "line": CylindricalDiffuser(position=(xc, yc, zc), direction=(1.0, 1.0, 0.3), length=2e-3, **common),
     }
+
+
+def centre_beam(grid: pt.Grid, **kwargs) -> CollimatedBeam:
+    """A 1 W beam at :data:`WAVELENGTH` entering the centre of the z_min face, along +z by default.
+
+    ``kwargs`` go to :class:`~phototherm.light.CollimatedBeam` (``radius``,
+    ``profile``, ``direction``, ...).
+    """
+    (x0, x1), (y0, y1), (z0, _) = grid.bounds
+    kwargs.setdefault("direction", (0, 0, 1))
+    return CollimatedBeam(power=1.0, wavelength=WAVELENGTH, position=((x0 + x1) / 2, (y0 + y1) / 2, z0), **kwargs)
+
+
+def run(medium: OpticalMedium, source, photons: int = 2000, **kwargs) -> MonteCarloResult:
+    """:func:`~phototherm.light.montecarlo.simulate_monte_carlo` on the CPU without a progress bar by default."""
+    kwargs.setdefault("device", "cpu")
+    kwargs.setdefault("progress", False)
+    return simulate_monte_carlo(medium, source, photons=photons, **kwargs)

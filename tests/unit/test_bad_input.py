@@ -599,3 +599,92 @@ def test_unknown_itis_tissue_without_close_match():
     problem = only_problem(raises_input_error(pt.tissues.itis_tissue, "zzqxv"))
     assert problem.path == "tissue"
     assert problem.value == "zzqxv"
+
+
+# -- light and nanoparticles (issue 3's list) -------------------------------------------------
+LIGHT_GRID = pt.Grid((6, 6, 4), 1e-3)
+NM808 = 808e-9
+
+
+def light_medium(**kw):
+    values = dict(mua=30.0, mus=9000.0, g=0.9, n=1.37, wavelength=NM808)
+    values.update(kw)
+    return pt.OpticalMedium.uniform(LIGHT_GRID, **values)
+
+
+@pytest.mark.parametrize("wavelength", [350e-9, 1200e-9, NAN, 808.0])
+def test_tissue_optics_wavelength_outside_the_data(wavelength):
+    exc = raises_input_error(pt.tissues.optical_tissue("muscle").at, wavelength)
+    assert paths(exc) == ["wavelength"]
+    assert "nm" in only_problem(exc).expected
+
+
+@pytest.mark.parametrize("wavelength", [100e-9, 2500e-9])
+def test_gold_wavelength_outside_johnson_christy(wavelength):
+    exc = raises_input_error(pt.GoldSphere(40e-9).cross_sections, wavelength)
+    assert "wavelength" in paths(exc)[0]
+
+
+@pytest.mark.parametrize(
+    ("make", "path"),
+    [
+        (lambda: pt.GoldSphere(-40e-9), "diameter"),
+        (lambda: pt.GoldSphere(NAN), "diameter"),
+        (lambda: pt.GoldSphere(1e-9), "diameter"),       # below the 2 nm the models cover
+        (lambda: pt.GoldSphere(40.0), "diameter"),       # 40 m: nanometres passed as metres
+        (lambda: pt.GoldNanorod(10e-9, 40e-9), "length"),  # aspect ratio below 1
+        (lambda: pt.GoldNanoshell(120e-9, 0.5e-9), "shell_thickness"),
+    ],
+    ids=["negative", "nan", "too-small", "metres-for-nm", "rod-aspect-below-1", "shell-too-thin"],
+)
+def test_particle_sizes_the_models_do_not_cover(make, path):
+    exc = raises_input_error(make)
+    assert any(path in p for p in paths(exc)), paths(exc)
+
+
+@pytest.mark.parametrize("value", [-1.0, NAN, INF])
+def test_bad_nanoparticle_concentration(value):
+    exc = raises_input_error(pt.nanoparticles.number_density, value, "particles/mL")
+    assert only_problem(exc).expected
+
+
+@pytest.mark.parametrize(
+    ("kw", "path"),
+    [({"mua": -1.0}, "medium.mua"), ({"mus": NAN}, "medium.mus"), ({"g": 1.0}, "medium.g"),
+     ({"g": -1.5}, "medium.g"), ({"n": 0.9}, "medium.n")],
+    ids=["negative-mua", "nan-mus", "g-one", "g-below-minus-one", "n-below-one"],
+)
+def test_bad_optical_properties(kw, path):
+    exc = raises_input_error(light_medium, **kw)
+    assert paths(exc)[0].startswith(path)
+
+
+def test_bad_optical_tissue_reports_every_problem():
+    exc = raises_input_error(pt.OpticalTissue, "t", blood_fraction=1.5, anisotropy=1.0, refractive_index=0.5,
+                             scattering_500nm=-3.0)
+    assert len(exc.problems) >= 4
+
+
+@pytest.mark.parametrize(
+    ("source", "path"),
+    [
+        (pt.IsotropicPoint(power=1.0, wavelength=NM808, position=(3e-3, 3e-3, 9e-3)), "sources[0].position"),
+        (pt.CollimatedBeam(power=1.0, wavelength=NM808, position=(3e-3, 3e-3, 2e-3)), "sources[0].position"),
+        (pt.CollimatedBeam(power=1.0, wavelength=NM808, position=(3e-3, 3e-3, 0.0), direction=(0, 0, -1)),
+         "sources[0].direction"),
+        (pt.CollimatedBeam(power=1.0, wavelength=NM808, position=(3e-3, 3e-3, 0.0), radius=5e-3),
+         "sources[0].radius"),
+        (pt.IsotropicPoint(power=1.0, wavelength=630e-9, position=(3e-3, 3e-3, 2e-3)), "sources[0].wavelength"),
+    ],
+    ids=["point-outside", "beam-off-surface", "beam-pointing-out", "beam-wider-than-face", "wrong-wavelength"],
+)
+def test_bad_light_source(source, path):
+    exc = raises_input_error(pt.compute_light_fields, light_medium(), [source], device="cpu")
+    assert path in paths(exc)
+
+
+@pytest.mark.parametrize("photons", [0, -5, 2.5])
+def test_monte_carlo_needs_a_whole_positive_number_of_photons(photons):
+    point = pt.IsotropicPoint(power=1.0, wavelength=NM808, position=(3e-3, 3e-3, 2e-3))
+    exc = raises_input_error(pt.light.simulate_monte_carlo, light_medium(), point, photons=photons, device="cpu")
+    assert "photons" in paths(exc)

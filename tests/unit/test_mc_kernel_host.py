@@ -24,60 +24,44 @@ tally must be zero within 4 standard errors of the paired differences.
 from __future__ import annotations
 
 import ctypes
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from phototherm.light.montecarlo import kernel_arguments, pack_problem
 from phototherm.light.montecarlo_twin import NUM_TALLIES, ROULETTE, TALLY_NAMES, mc_transport_twin
+from tests.support.host_build import build_host_library, c_argument
 from tests.support.mc_cases import heterogeneous_medium, sources
 
-ROOT = Path(__file__).resolve().parents[2]
 PHOTONS = 600
 SEED = 20261121
 
 
 @pytest.fixture(scope="module")
 def host_kernel(tmp_path_factory):
-    compiler = shutil.which("g++") or shutil.which("c++")
-    if compiler is None:
-        pytest.skip("no C++ compiler to build the kernel for the host")
-    library = tmp_path_factory.mktemp("mc_kernel") / "mc_transport_host.so"
-    subprocess.run(
-        [compiler, "-O2", "-std=c++17", "-shared", "-fPIC", "-ffp-contract=off", f"-I{ROOT / 'kernels'}",
-         str(ROOT / "tests" / "support" / "mc_host.cpp"), "-o", str(library)],
-        check=True, capture_output=True,
-    )
-    return ctypes.CDLL(str(library))
+    return build_host_library(tmp_path_factory, "mc_host.cpp", "mc_transport_host.so")
 
 
-def _c(arg):
-    if isinstance(arg, np.ndarray):
-        assert arg.flags.c_contiguous
-        return ctypes.c_void_p(arg.ctypes.data)
-    return {np.int32: ctypes.c_int, np.int64: ctypes.c_longlong, np.uint64: ctypes.c_ulonglong,
-            np.float32: ctypes.c_float, np.float64: ctypes.c_double}[type(arg)](arg)
+def launch_arguments(problem, first, count, roulette):
+    """Zeroed tallies and the kernel's argument tuple for photons [first, first + count)."""
+    fluence = np.zeros(problem.grid.shape, problem.dtype)
+    tallies = np.zeros(NUM_TALLIES)
+    args = kernel_arguments(problem, problem.props, fluence, tallies, problem.source, seed=SEED,
+                            first_photon=first, photon_count=count, roulette=roulette)
+    return fluence, tallies, args
 
 
 def run_host(lib, problem, first, count, *, roulette=True, blocks=3, threads=7):
     """Host-built kernel over photons [first, first + count): (fluence tally, tallies)."""
-    fluence = np.zeros(problem.grid.shape, problem.dtype)
-    tallies = np.zeros(NUM_TALLIES)
-    args = kernel_arguments(problem, problem.props, fluence, tallies, problem.source, seed=SEED,
-                            first_photon=first, photon_count=count, roulette=roulette)
+    fluence, tallies, args = launch_arguments(problem, first, count, roulette)
     entry = getattr(lib, {"float32": "mc_transport_host_f32", "float64": "mc_transport_host_f64"}[problem.dtype.name])
-    entry(ctypes.c_uint(blocks), ctypes.c_uint(threads), *(_c(a) for a in args))
+    entry(ctypes.c_uint(blocks), ctypes.c_uint(threads), *(c_argument(a) for a in args))
     return fluence, tallies
 
 
 def run_twin(problem, first, count, *, roulette=True, per_photon=None, pool_size=1 << 14):
-    fluence = np.zeros(problem.grid.shape, problem.dtype)
-    tallies = np.zeros(NUM_TALLIES)
-    args = kernel_arguments(problem, problem.props, fluence, tallies, problem.source, seed=SEED,
-                            first_photon=first, photon_count=count, roulette=roulette)
+    """The NumPy twin over the same photons, with the same arguments: (fluence tally, tallies)."""
+    fluence, tallies, args = launch_arguments(problem, first, count, roulette)
     mc_transport_twin(*args, photon_tallies=per_photon, pool_size=pool_size)
     return fluence, tallies
 
@@ -187,7 +171,7 @@ def test_gpu_driver_path_with_the_host_built_kernel(host_kernel, monkeypatch):
             entry = host_kernel.mc_transport_host_f64
 
             def launch(grid, block, args):
-                entry(ctypes.c_uint(grid[0]), ctypes.c_uint(block[0]), *(_c(a) for a in args))
+                entry(ctypes.c_uint(grid[0]), ctypes.c_uint(block[0]), *(c_argument(a) for a in args))
 
             return launch
 

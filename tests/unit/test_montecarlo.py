@@ -36,8 +36,9 @@ from phototherm.light.montecarlo_twin import (
     photon_streams,
     uniform,
 )
+from tests.support.mc_cases import WAVELENGTH as WL
+from tests.support.mc_cases import centre_beam, run
 
-WL = 800e-9
 MASK = (1 << 64) - 1
 
 
@@ -45,18 +46,6 @@ def medium(shape=(10, 10, 10), spacing=0.5e-3, **props):
     values = dict(mua=100.0, mus=5000.0, g=0.8, n=1.4, ambient_index=1.0)
     values.update(props)
     return OpticalMedium.uniform(pt.Grid(shape, spacing), wavelength=WL, **values)
-
-
-def centre_beam(grid, **kwargs):
-    (x0, x1), (y0, y1), (z0, _) = grid.bounds
-    kwargs.setdefault("direction", (0, 0, 1))
-    return CollimatedBeam(power=1.0, wavelength=WL, position=((x0 + x1) / 2, (y0 + y1) / 2, z0), **kwargs)
-
-
-def run(med, source, photons=2000, **kwargs):
-    kwargs.setdefault("device", "cpu")
-    kwargs.setdefault("progress", False)
-    return simulate_monte_carlo(med, source, photons=photons, **kwargs)
 
 
 # -- random numbers ------------------------------------------------------------------
@@ -369,6 +358,16 @@ def test_progress_bar_runs(capsys):
     med = medium()
     run(med, centre_beam(med.grid), photons=200, batches=2, progress=True)
     assert "Monte Carlo" in capsys.readouterr().err
+
+
+def test_shared_progress_bar_modes(capsys):
+    """The bar Monte Carlo and Simulation share: True at once, None only after 2 s, False or no work never."""
+    from phototherm.progress import ProgressBar
+
+    for show, total, shown in ((True, 3, True), (None, 3, False), (False, 3, False), (True, 0, False)):
+        with ProgressBar(total, unit="step", description="bar test", show=show) as bar:
+            bar.update(total)
+        assert ("bar test" in capsys.readouterr().err) == shown, (show, total)
 
 
 # -- bad input ----------------------------------------------------------------------------------

@@ -16,9 +16,6 @@ stays below 1e-5 relative over the 40 steps run here.
 from __future__ import annotations
 
 import ctypes
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,29 +27,12 @@ from phototherm.bioheat.explicit import BLOCK, kernel_arguments
 from phototherm.bioheat.state import StepParameters
 from tests.helpers import KERNEL_CASES as CASES
 from tests.helpers import random_heterogeneous_model, step_model
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.host_build import build_host_library, c_argument
 
 
 @pytest.fixture(scope="module")
 def host_kernel(tmp_path_factory):
-    compiler = shutil.which("g++") or shutil.which("c++")
-    if compiler is None:
-        pytest.skip("no C++ compiler to build the kernel for the host")
-    library = tmp_path_factory.mktemp("kernel") / "pennes_step_host.so"
-    subprocess.run(
-        [compiler, "-O2", "-std=c++17", "-shared", "-fPIC", "-ffp-contract=off", f"-I{ROOT / 'kernels'}",
-         str(ROOT / "tests" / "support" / "kernel_host.cpp"), "-o", str(library)],
-        check=True, capture_output=True,
-    )
-    return ctypes.CDLL(str(library))
-
-
-def _c(arg):
-    if isinstance(arg, np.ndarray):
-        assert arg.flags.c_contiguous
-        return ctypes.c_void_p(arg.ctypes.data)
-    return {np.int32: ctypes.c_int, np.float32: ctypes.c_float, np.float64: ctypes.c_double}[type(arg)](arg)
+    return build_host_library(tmp_path_factory, "kernel_host.cpp", "pennes_step_host.so")
 
 
 def run_host_kernel(lib, model, dtype, steps):
@@ -70,7 +50,7 @@ def run_host_kernel(lib, model, dtype, steps):
         heat, scale = dev.heat_source(n * dt, (n + 1) * dt)
         params = StepParameters(dt, scale, model.arterial_temperature, 43.0)
         args = kernel_arguments(state.temperature, T_next, state, dev, heat if heat is not None else zeros, params)
-        entry(*(ctypes.c_uint(v) for v in (*grid_dims, BLOCK[0], BLOCK[1])), *(_c(a) for a in args))
+        entry(*(ctypes.c_uint(v) for v in (*grid_dims, BLOCK[0], BLOCK[1])), *(c_argument(a) for a in args))
         state.temperature, T_next = T_next, state.temperature
     return state
 

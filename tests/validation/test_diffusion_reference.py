@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 import phototherm as pt
-from phototherm.light import CollimatedBeam, CylindricalDiffuser, IsotropicPoint, OpticalMedium
+from phototherm.light import CollimatedBeam, IsotropicPoint, OpticalMedium
 from phototherm.light.diffusion import boundary_sink, solve_diffusion
 from phototherm.light.fresnel import extrapolated_boundary_factor, fresnel_reflectance
+from tests.support.diffusion_cases import heterogeneous_medium, sources
 
 WL = 808e-9
 MUA, MUS, G, N = 80.0, 10000.0, 0.9, 1.37
@@ -196,33 +197,6 @@ def test_pencil_beam_integrated_over_depth_planes_is_the_plane_wave_solution():
 
 
 # -- 4. energy balance ---------------------------------------------------------------------
-def heterogeneous_medium(shape=(17, 14, 12), h=0.4e-3, seed=5):
-    """Random per-voxel optics (mua/mus' <= 0.08, n 1.33-1.45) under water-like ambient 1.2."""
-    rng = np.random.default_rng(seed)
-    grid = pt.Grid(shape, h)
-    mus = 5000 + 10000 * rng.random(shape)
-    g = 0.8 + 0.15 * rng.random(shape)
-    mua = (0.005 + 0.075 * rng.random(shape)) * mus * (1 - g)
-    n = 1.33 + 0.12 * rng.random(shape)
-    return OpticalMedium(grid, mua, mus, g, n, WL, ambient_index=1.2)
-
-
-def sources(grid):
-    lx, ly, lz = grid.lengths
-    return {
-        "point": IsotropicPoint(power=1.0, wavelength=WL, position=(2.1e-3, 3.3e-3, 1.7e-3)),
-        "diffuser": CylindricalDiffuser(power=1.0, wavelength=WL, position=(lx / 2, ly / 2, lz / 2),
-                                        direction=(1, 1, 0.5), length=4e-3),
-        "flat beam, normal": CollimatedBeam(power=1.0, wavelength=WL, position=(lx / 2, ly / 2, 0.0),
-                                            direction=(0, 0, 1), radius=1.5e-3),
-        "gaussian beam, oblique, x_max, clipped": CollimatedBeam(
-            power=1.0, wavelength=WL, position=(lx, ly / 2, lz / 2), direction=(-1, 0.3, -0.2),
-            radius=1.6e-3, profile="gaussian"),
-        "pencil, oblique": CollimatedBeam(power=1.0, wavelength=WL, position=(lx / 3, ly / 2, lz),
-                                          direction=(0.6, 0.1, -1)),
-    }
-
-
 @pytest.mark.parametrize("name", list(sources(heterogeneous_medium().grid)))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_energy_balance(name, dtype):

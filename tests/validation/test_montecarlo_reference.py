@@ -37,30 +37,16 @@ import numpy as np
 import pytest
 
 import phototherm as pt
-from phototherm.light import CollimatedBeam, IsotropicPoint, OpticalMedium
-from phototherm.light.montecarlo import simulate_monte_carlo
-from tests.support.mc_cases import heterogeneous_medium, sources
-
-WL = 800e-9
-
-
-def run(medium, source, photons, **kwargs):
-    kwargs.setdefault("device", "cpu")
-    kwargs.setdefault("progress", False)
-    return simulate_monte_carlo(medium, source, photons=photons, **kwargs)
-
-
-def normal_beam(grid, **kwargs):
-    (x0, x1), (y0, y1), (z0, _) = grid.bounds
-    return CollimatedBeam(power=1.0, wavelength=WL, position=((x0 + x1) / 2, (y0 + y1) / 2, z0),
-                          direction=(0, 0, 1), **kwargs)
+from phototherm.light import IsotropicPoint, OpticalMedium
+from tests.support.mc_cases import WAVELENGTH as WL
+from tests.support.mc_cases import centre_beam, heterogeneous_medium, run, sources
 
 
 def test_mcml_van_de_hulst_thin_slab():
     # 0.2 mm in 10 layers; 10.5 mm wide laterally (> 50 transport mean free paths)
     grid = pt.Grid((21, 21, 10), (0.5e-3, 0.5e-3, 0.02e-3))
     medium = OpticalMedium.uniform(grid, mua=1000.0, mus=9000.0, g=0.75, n=1.0, wavelength=WL)
-    res = run(medium, normal_beam(grid), photons=1_000_000, seed=0)
+    res = run(medium, centre_beam(grid), photons=1_000_000, seed=0)
     e, se = res.energy, res.energy_error
     assert abs(e.diffuse_reflectance - 0.09739) < 3 * se.diffuse_reflectance
     assert abs(e.transmittance - 0.66096) < 3 * se.transmittance
@@ -73,7 +59,7 @@ def test_mcml_van_de_hulst_thin_slab():
 def test_mcx_cube60_absorbed_fraction():
     grid = pt.Grid((60, 60, 60), 1e-3)
     medium = OpticalMedium.uniform(grid, mua=5.0, mus=1000.0, g=0.01, n=1.37, wavelength=WL, ambient_index=1.37)
-    res = run(medium, normal_beam(grid), photons=200_000, seed=0)
+    res = run(medium, centre_beam(grid), photons=200_000, seed=0)
     absorbed, se = 100 * res.energy.absorbed, 100 * res.energy_error.absorbed
     assert 3 * se < 0.2
     assert abs(absorbed - 17.69) < 0.2, f"{absorbed:.3f} +- {se:.3f} %"
@@ -114,10 +100,10 @@ def test_reproducible_by_seed():
 def test_specular_reflection_is_fresnel_and_absent_when_matched():
     grid = pt.Grid((10, 10, 10), 0.5e-3)
     matched = OpticalMedium.uniform(grid, mua=100.0, mus=5000.0, g=0.9, n=1.33, wavelength=WL, ambient_index=1.33)
-    assert run(matched, normal_beam(grid), photons=500).energy.specular == 0.0
+    assert run(matched, centre_beam(grid), photons=500).energy.specular == 0.0
     for n in (1.33, 1.4, 1.55):
         medium = OpticalMedium.uniform(grid, mua=100.0, mus=5000.0, g=0.9, n=n, wavelength=WL)
-        res = run(medium, normal_beam(grid, radius=1e-3), photons=500)
+        res = run(medium, centre_beam(grid, radius=1e-3), photons=500)
         assert res.energy.specular == pytest.approx(((n - 1) / (n + 1)) ** 2, rel=1e-12)
 
 
@@ -134,7 +120,7 @@ def test_multiple_reflections_in_a_clear_slab(internal):
     if internal:
         index[:, :, :4] = 1.0
     medium = OpticalMedium(grid, 0.0, 0.0, 0.0, index, WL)
-    res = run(medium, normal_beam(grid), photons=40_000, seed=5)
+    res = run(medium, centre_beam(grid), photons=40_000, seed=5)
     e, se = res.energy, res.energy_error
     back = e.diffuse_reflectance + e.specular
     expected_back = R + (1 - R) ** 2 * R / (1 - R * R)
