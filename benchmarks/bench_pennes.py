@@ -41,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from report import cpu_model, meminfo_GiB, print_table
 import phototherm as pt
 from phototherm.backend import gpu_status, kernel_source, resolve_backend, to_host
 from phototherm.bioheat.explicit import default_num_threads
@@ -306,28 +307,6 @@ def gpu_clock_factory(cp):
     return clock
 
 
-def meminfo_GiB(key):
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024 / GiB
-    except OSError:
-        pass
-    return float("nan")
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 # Memory estimates [bytes per voxel], checked against peak RSS at 128^3 and 256^3 (see RESULTS.md).
 # Host: the model's float64 arrays (7 properties, 6 coefficients, T0, source map) plus set-up
 # transients ~ 150 B whatever the dtype, then arrays of the benchmark's dtype: the stepper's 18
@@ -531,20 +510,6 @@ def format_row(r, copy_bw):
             "/".join(f"{c:.1f}" for c in r["cores"]) if "cores" in r else "-")
 
 
-def print_table(rows, copy_bw, markdown):
-    body = [COLUMNS] + [format_row(r, copy_bw) for r in rows]
-    if markdown:
-        print("| " + " | ".join(COLUMNS) + " |")
-        print("|" + "|".join("---:" if i > 1 else "---" for i in range(len(COLUMNS))) + "|")
-        for line in body[1:]:
-            print("| " + " | ".join(line) + " |")
-        return
-    widths = [max(len(line[i]) for line in body) for i in range(len(COLUMNS))]
-    for j, line in enumerate(body):
-        print("  ".join(c.rjust(w) for c, w in zip(line, widths)))
-        if j == 0:
-            print("  ".join("-" * w for w in widths))
-
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -662,7 +627,7 @@ def main(argv=None):
         for key, value in header:
             print(f"{'  ' if key.startswith(' ') else ''}- **{key.strip()}**: {value}")
         print()
-    print_table(rows, copy_bw, args.markdown)
+    print_table(COLUMNS, [format_row(r, copy_bw) for r in rows], args.markdown, 2)
     if skipped:
         print()
         for s in skipped:

@@ -14,7 +14,8 @@ Tolerances:
   each within ~2e-10 of the exact discrete solution (measured on the CPU:
   stopping at 1e-8 instead of 1e-12 moves the field by 1.0-2.4e-9 of its
   peak, so the error is ~0.2 x rtol); 1e-9 of the peak.
-- float32 (GPU) against float64 (CPU): the float32 solve stops at 1e-5; on
+- float32 (GPU) against float64 (CPU): the float32 solve stops at 1e-5 (reachable
+  on this small grid; the float32 default is 1e-4); on
   the CPU float32 differs from float64 by 1.1e-6 to 4.0e-6 of the peak on
   this kind of medium; the GPU changes only the summation order: 5e-5 of the
   peak. The energy balance closes to sqrt(N) x the residual in both.
@@ -55,7 +56,7 @@ def test_float64_gpu_matches_cpu(name):
 @pytest.mark.parametrize("name", list(SOURCES))
 def test_float32_gpu_matches_float64_cpu(name):
     cpu = solve_diffusion(MEDIUM, SOURCES[name], device="cpu", dtype="float64", rtol=1e-10)
-    gpu = solve_diffusion(MEDIUM, SOURCES[name], device="gpu", dtype="float32")
+    gpu = solve_diffusion(MEDIUM, SOURCES[name], device="gpu", dtype="float32", rtol=1e-5)
     phi = to_host(gpu.fluence_rate)
     assert phi.dtype == np.float32
     scale = np.abs(cpu.fluence_rate).max()

@@ -59,7 +59,7 @@ def test_import_does_not_pull_in_heavy_or_optional_modules(tmp_path):
         """
         import json, sys
         import phototherm
-        heavy = ("cupy", "cupyx", "pyvista", "vtk", "vtkmodules", "matplotlib")
+        heavy = ("cupy", "cupyx", "pyvista", "vtk", "vtkmodules", "matplotlib", "miepython", "numba")
         print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy)))
         """
     )
@@ -80,7 +80,8 @@ _CHECK_INSTALLED = textwrap.dedent(
     from importlib import resources
     import phototherm
     from phototherm.backend import kernel_source
-    from phototherm.tissues import thermal_tissue
+    from phototherm.nanoparticles import gold_permittivity
+    from phototherm.tissues import optical_tissue, thermal_tissue
 
     kernels = resources.files("phototherm._kernels")
     names = sorted(entry.name for entry in kernels.iterdir())
@@ -93,6 +94,9 @@ _CHECK_INSTALLED = textwrap.dedent(
         "texts": texts,
         "muscle": [muscle.density, muscle.specific_heat, muscle.conductivity, muscle.perfusion],
         "version": phototherm.__version__,
+        "dermis_mua_808": optical_tissue("dermis").at(808e-9).mua,
+        "blood_mua_1050": optical_tissue("blood").at(1050e-9).mua,
+        "gold_eps_808": [gold_permittivity(808e-9).real, gold_permittivity(808e-9).imag],
     }))
     """
 )
@@ -137,11 +141,19 @@ def test_wheel_ships_kernels_and_tissue_data(tmp_path):
     assert Path(info["phototherm"]).resolve().is_relative_to(site_real), f"imported {info['phototherm']}"
     assert Path(info["kernels_dir"]).resolve().is_relative_to(site_real), f"kernels from {info['kernels_dir']}"
     assert info["version"] == phototherm.__version__
+    # optical data (Prahl, Segelstein, van Veen, Bosschaart, Johnson & Christy) ship too
+    from phototherm.nanoparticles import gold_permittivity
+    from phototherm.tissues import optical_tissue
+
+    assert info["dermis_mua_808"] == pytest.approx(optical_tissue("dermis").at(808e-9).mua)
+    assert info["blood_mua_1050"] == pytest.approx(optical_tissue("blood").at(1050e-9).mua)
+    assert info["gold_eps_808"] == pytest.approx([gold_permittivity(808e-9).real, gold_permittivity(808e-9).imag])
     for source in repo_kernels():
         assert source.name in info["names"], f"kernels/{source.name} missing from the wheel: {info['names']}"
         assert info["texts"][source.name] == source.read_text(encoding="utf-8")
     density, specific_heat, conductivity, perfusion = info["muscle"]
-    from phototherm.tissues import thermal_tissue
+    from phototherm.nanoparticles import gold_permittivity
+    from phototherm.tissues import optical_tissue, thermal_tissue
 
     local = thermal_tissue("muscle")
     assert (density, specific_heat, conductivity, perfusion) == (

@@ -90,3 +90,37 @@ def test_vascular_shutdown_switches_perfusion_off_where_the_dose_is_reached():
     cooled = pt.PennesModel(grid, model.properties, heat_sources=model.heat_sources)
     assert pt.Simulation(cooled, stop_time=120.0, device="cpu", progress=False).run().temperature.max() < \
         result.temperature.max()
+
+
+# -- conjugate gradients: the tolerance holds for the true residual ------------------------------
+def _laplacian_system(n, dtype):
+    rng = np.random.default_rng(4)
+    diagonal = (2.0 + 1e-3 + rng.random(n)).astype(dtype)
+
+    def apply(v):
+        out = diagonal * v
+        out[1:] -= v[:-1]
+        out[:-1] -= v[1:]
+        return out
+
+    return apply, rng.standard_normal(n).astype(dtype), (1.0 / diagonal).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-5)])
+def test_conjugate_gradient_meets_the_tolerance_on_the_true_residual(dtype, rtol):
+    from phototherm.bioheat.implicit import conjugate_gradient
+
+    apply, b, inv_diagonal = _laplacian_system(20000, dtype)
+    x, iterations = conjugate_gradient(apply, b, inv_diagonal, np.zeros_like(b), rtol=rtol, max_iterations=50000)
+    true = np.linalg.norm((b - apply(x)).astype(np.float64)) / np.linalg.norm(b.astype(np.float64))
+    assert x.dtype == dtype and iterations > 0
+    assert true <= rtol
+
+
+def test_conjugate_gradient_refuses_a_tolerance_float32_cannot_reach():
+    from phototherm.bioheat.implicit import conjugate_gradient
+    from phototherm.errors import SolverDidNotConverge
+
+    apply, b, inv_diagonal = _laplacian_system(20000, np.float32)
+    with pytest.raises(SolverDidNotConverge, match="float64"):
+        conjugate_gradient(apply, b, inv_diagonal, np.zeros_like(b), rtol=1e-10, max_iterations=50000)
