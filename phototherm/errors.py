@@ -172,6 +172,26 @@ class Problems:
             raise error(context, self.items)
 
 
+def reject_unknown_keys(changes, known, path: str, context: str) -> None:
+    """Raise :class:`InputError` naming every key of ``changes`` that is not in ``known``.
+
+    Parameters
+    ----------
+    changes : mapping
+        Keyword overrides given by the user.
+    known : sequence of str
+        The accepted names (listed in the message).
+    path : str
+        Key path of the object being changed; each problem is ``<path>.<key>``.
+    context : str
+        First line of the error message.
+    """
+    unknown = [key for key in changes if key not in known]
+    if unknown:
+        raise InputError(context, [Problem(f"{path}.{key}", changes[key], f"one of {', '.join(known)}")
+                                   for key in unknown])
+
+
 def _require(problems: Problems, value: Any, path: str, expected: str, predicate) -> None:
     try:
         arr = np.asarray(value, dtype=float)

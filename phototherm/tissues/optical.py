@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, Problem, Problems
+from ..errors import Problems, reject_unknown_keys
 from . import spectra
 
 __all__ = ["OpticalTissue", "OpticalProperties"]
@@ -232,12 +232,7 @@ class OpticalTissue:
             An unknown property name (all of them listed), or an invalid value.
         """
         known = [field.name for field in dataclasses.fields(self)]
-        unknown = [key for key in changes if key not in known]
-        if unknown:
-            raise InputError(
-                f"unknown optical tissue properties for {self.name!r}",
-                [Problem(f"{self._path()}.{key}", changes[key], f"one of {', '.join(known)}") for key in unknown],
-            )
+        reject_unknown_keys(changes, known, self._path(), f"unknown optical tissue properties for {self.name!r}")
         if changes and "source" not in changes:
             listed = ", ".join(f"{key}={value!r}" for key, value in changes.items())
             changes["source"] = f"{self.source}; overridden: {listed}"
