@@ -465,3 +465,62 @@ def _validate(xp, state, fluence_rate, dt, params, rtol, atol, extinction, wavel
     if wavelength is not None:
         problems.positive(wavelength, "wavelength", "[m]")
     problems.raise_if_any("invalid PDT kinetics step")
+
+
+def kernel_arguments(state: PDTState, fluence_rate, failures, dt: float, params, *, rtol: float = 1e-6,
+                     atol: float = 1e-9, extinction: float | None = None, wavelength: float | None = None,
+                     max_attempts: int = 1000) -> tuple:
+    """Arguments of ``pdt_advance<real>`` in ``kernels/pdt_kinetics.cu``, in order.
+
+    Load with ``backend.load_kernel("pdt_kinetics.cu", "pdt_advance<double>")``
+    (``<float>`` for float32 states).
+
+    The one place that documents the kernel's argument order. The GPU launch
+    (one thread per voxel, 1-D) and the host build of the kernel used by the
+    tests receive exactly this tuple; the kernel then performs :func:`advance`
+    on every voxel (keywords and defaults as there), except ``state.time``,
+    which the caller advances.
+
+    Order: ``s0, oxygen, singlet_oxygen_reacted, fluence, pdt_dose, substep``
+    (the state's arrays, updated in place), ``fluence_rate`` (read), ``failures``
+    (read-write), ``n`` (int64), then in the state's floating type ``dt``,
+    ``dt_done = dt (1 - 1e-12)``, ``xi, sigma, beta, delta, g, oxygen_initial``,
+    ``supply_rate = g / oxygen_initial``, ``oxygen_decay = exp(-g dt /
+    oxygen_initial)``, ``rtol, atol``, then ``max_attempts`` (int32),
+    ``accumulate_dose`` (int32), ``extinction`` and ``photon_energy`` (floating type).
+    The derived scalars are computed here in double precision and rounded once,
+    as :func:`advance` does.
+
+    Parameters
+    ----------
+    state : PDTState
+        C-contiguous fields (CuPy on the GPU, NumPy for the host build).
+    fluence_rate : array
+        Fluence rate of every voxel [W/m^2], C-contiguous, the state's shape and
+        floating type (broadcast and cast beforehand; see :func:`advance`).
+    failures : array of uint64, shape (2,)
+        Set to ``[0, 2**64 - 1]`` before the launch; afterwards ``failures[0]``
+        voxels did not converge within ``max_attempts`` (their fields are left
+        unchanged) and ``failures[1]`` is the smallest such flat index:
+        raise :class:`~phototherm.errors.SolverDidNotConverge` when
+        ``failures[0] > 0``.
+    dt, params, rtol, atol, extinction, wavelength, max_attempts
+        As for :func:`advance` (``extinction`` and ``wavelength`` default to
+        ``params``' attributes; without both the PDT dose is left unchanged).
+    """
+    real = state.s0.dtype.type
+    extinction = getattr(params, "extinction", None) if extinction is None else extinction
+    wavelength = getattr(params, "wavelength", None) if wavelength is None else wavelength
+    accumulate = extinction is not None and wavelength is not None
+    dt = float(dt)
+    g, o2_0 = float(params.g), float(params.oxygen_initial)
+    return (
+        state.s0, state.oxygen, state.singlet_oxygen_reacted, state.fluence, state.pdt_dose, state.substep,
+        fluence_rate, failures, np.int64(state.s0.size),
+        real(dt), real(dt * (1.0 - 1e-12)),
+        real(float(params.xi)), real(float(params.sigma)), real(float(params.beta)), real(float(params.delta)),
+        real(g), real(o2_0), real(g / o2_0), real(float(np.exp(-g * dt / o2_0))),
+        real(float(rtol)), real(float(atol)), np.int32(max_attempts),
+        np.int32(1 if accumulate else 0), real(float(extinction) if accumulate else 0.0),
+        real(photon_energy(float(wavelength)) if accumulate else 1.0),
+    )
