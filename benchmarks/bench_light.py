@@ -57,22 +57,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import gc
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
 
-from report import cpu_model, meminfo_GiB, print_table
+from report import devices_and_dtypes, meminfo_GiB, precondition_allocator, print_markdown_header, print_table, run_header
 import phototherm as pt
-from phototherm.backend import gpu_status, resolve_backend, to_host
+from phototherm.backend import resolve_backend, to_host
 from phototherm.light import CollimatedBeam, OpticalMedium, simulate_monte_carlo, solve_diffusion
 
 WAVELENGTH = 800e-9       # [m]; the optical properties below are given directly, so it only labels them
@@ -108,35 +105,6 @@ GPU_F64_ARRAYS = 4
 # -- helpers ---------------------------------------------------------------------------------------------
 
 
-def git_commit():
-    """Short commit of the checkout and whether tracked files differ from it (read-only git commands)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "diff-index", "--quiet", "HEAD", "--"], cwd=root, capture_output=True,
-                               timeout=10).returncode != 0
-    except Exception as exc:  # no git, not a checkout
-        return f"unknown ({type(exc).__name__})"
-    return sha + (" + uncommitted changes" if dirty else "")
-
-
-def precondition_allocator():
-    """Allocate and free one array just under 32 MiB, so glibc malloc serves NumPy arrays from its heap.
-
-    glibc maps each allocation above its mmap threshold (128 KiB at start) with
-    mmap and unmaps it on free, so every such array costs page faults; freeing
-    a mapped chunk raises the threshold to that chunk's size (at most 32 MiB)
-    and the heap-trim threshold to twice that. The solvers allocate temporaries
-    every iteration, so their speed depends on the largest array the process
-    has freed so far: measured here, a 32^3 float64 diffusion solve takes
-    ~100 ms in a fresh process and ~32 ms after this call (64^3: ~820 / ~405
-    ms; 128^3: ~12.8 / ~11.1 s). Calling it first puts every row in the state
-    a long-running process reaches anyway (``--fresh-allocator`` skips it).
-    Harmless with other allocators.
-    """
-    a = np.empty((32 << 20) - (64 << 10), dtype=np.uint8)
-    del a
 
 
 def count(text):
@@ -483,12 +451,7 @@ def main(argv=None):
     ap.add_argument("--skip-diffusion", action="store_true", help="no diffusion rows")
     ap.add_argument("--markdown", action="store_true", help="print the header and tables as Markdown for RESULTS.md")
     args = ap.parse_args(argv)
-    dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
-    usable, why = gpu_status()
-    devices = ([d.strip() for d in args.devices.split(",") if d.strip()] if args.devices
-               else ["cpu"] + (["gpu"] if usable else []))
-    if not dtypes or not set(dtypes) <= {"float32", "float64"} or not devices or not set(devices) <= {"cpu", "gpu"}:
-        ap.error("--dtypes takes float32,float64 and --devices cpu,gpu")
+    devices, dtypes = devices_and_dtypes(ap, args)
     if args.repeats < 1 or args.mc_repeats < 1:
         ap.error("--repeats and --mc-repeats must be >= 1")
     sizes = {d: ([int(s) for s in args.sizes.split(",") if s] if args.sizes else list(DIFFUSION_SIZES[d]))
@@ -499,38 +462,11 @@ def main(argv=None):
         precondition_allocator()
 
     # -- header: (key, value) pairs
-    now = datetime.datetime.now().astimezone()
-    commit = git_commit()
-    header = [
-        ("date", f"{now:%Y-%m-%d %H:%M %Z}"),
-        ("command", " ".join([os.path.basename(sys.executable)] + sys.argv)),
-        ("versions", f"phototherm {pt.__version__} (commit {commit}), Python {platform.python_version()}, "
-                     f"NumPy {np.__version__}"),
-        ("cpu", f"{cpu_model()}, {os.cpu_count()} logical cores, {meminfo_GiB('MemTotal'):.1f} GiB RAM "
-                f"({meminfo_GiB('MemAvailable'):.1f} GiB available); the Monte Carlo twin and the NumPy CG "
-                "run in one thread"),
+    header, devices, cp = run_header(devices, cpu_note="the Monte Carlo twin and the NumPy CG run in one thread", extra=[
         ("allocator", "fresh (--fresh-allocator): timings depend on the rows run before" if args.fresh_allocator
          else "preconditioned: one ~32 MiB array allocated and freed first, so glibc serves the solvers' "
               "temporaries from its heap instead of fresh mmap pages (see precondition_allocator)"),
-    ]
-    cp = None
-    gpu_name = None
-    if "gpu" in devices:
-        if usable:
-            import cupy as cp  # noqa: PLC0415
-
-            g = resolve_backend("gpu").describe()
-            gpu_name = g["gpu_name"]
-            header.append(("gpu", f"{g['gpu_name']}, {g['gpu_memory_GiB']:.1f} GiB, compute capability "
-                                  f"{g['compute_capability']}, CUDA driver {g['cuda_driver_version']}, "
-                                  f"runtime {g['cuda_runtime_version']}, CuPy {cp.__version__}"))
-        else:
-            header.append(("gpu", f"not usable, GPU rows skipped: {why}"))
-            devices = [d for d in devices if d != "gpu"]
-    elif not usable:
-        header.append(("gpu", f"none usable ({why})"))
-    names = ", ".join(f"{d} ({cpu_model() if d == 'cpu' else gpu_name})" for d in devices)
-    header.insert(0, ("devices", names))
+    ])
     for key, value in header:
         log(f"{key + ':':<10} {value}")
     log("")
@@ -593,11 +529,7 @@ def main(argv=None):
 
     # -- tables
     if args.markdown:
-        print(f"**{names}** · {now:%Y-%m-%d} · phototherm {pt.__version__} · commit {commit}")
-        print()
-        for key, value in header:
-            print(f"- **{key}**: {value}")
-        print()
+        print_markdown_header(header)
     if mc_rows:
         mcx_rate = next((r["rate"] for r in mc_rows if r.get("code", "").startswith("MCX")), None)
         print("Monte Carlo, MCX cube60" + (":" if not args.markdown else ""))

@@ -5,6 +5,7 @@ kinetics (NumPy/CuPy twin) are here; the CUDA kernel, coupling to the
 simulation and the PDT outputs come next.
 """
 
+from .concentration import concentration_by_label, sensitizer_absorption
 from .kinetics import PDTState, advance, pdt_dose_rate
 from .photosensitizers import BUILTIN_PHOTOSENSITIZERS, MODEL_PARAMETERS, Photosensitizer, photosensitizer
 
@@ -16,4 +17,6 @@ __all__ = [
     "PDTState",
     "advance",
     "pdt_dose_rate",
+    "concentration_by_label",
+    "sensitizer_absorption",
 ]

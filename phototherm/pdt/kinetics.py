@@ -55,12 +55,13 @@ clamp moves them by less than the tolerance).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import array_module, resolve_backend
 from ..errors import Problems, SolverDidNotConverge
 
 __all__ = [
@@ -235,6 +236,10 @@ def advance(state: PDTState, fluence_rate, dt: float, params, *, rtol: float = 1
     Dark voxels use the exact solution (only oxygen relaxes toward
     ``params.oxygen_initial``).
 
+    NumPy state arrays are stepped by this vectorised twin; CuPy state arrays
+    by the CUDA kernel ``pdt_advance<real>`` (``kernels/pdt_kinetics.cu``, one
+    thread per voxel, the same arithmetic), launched from here.
+
     Parameters
     ----------
     state : PDTState
@@ -285,6 +290,8 @@ def advance(state: PDTState, fluence_rate, dt: float, params, *, rtol: float = 1
     wavelength = getattr(params, "wavelength", None) if wavelength is None else wavelength
     if validate:
         _validate(xp, state, fluence_rate, dt, params, rtol, atol, extinction, wavelength, max_attempts)
+    if xp is not np:  # CuPy state: the CUDA kernel, which performs the twin below on every voxel
+        return _advance_gpu(xp, state, fluence_rate, dt, params, rtol, atol, extinction, wavelength, max_attempts)
 
     dtype = state.s0.dtype
     shape = state.s0.shape
@@ -352,16 +359,57 @@ def _integrate_light(xp, state, idx, oxygen, dt, phi, xi, sigma, beta, delta, g,
         if pos.size == 0:
             break
     else:
-        raise SolverDidNotConverge(
-            f"PDT kinetics: {int(pos.size)} voxel(s) needed more than {max_attempts} ROS3 sub-step attempts "
-            f"for a step of {dt} s (first at flat index {int(idx[pos[0]])}); loosen rtol/atol or "
-            f"raise max_attempts"
-        )
+        raise _not_converged(int(pos.size), max_attempts, dt, int(idx[pos[0]]))
     flat["s0"][idx] = out_S
     flat["oxygen"][idx] = out_O
     flat["singlet_oxygen_reacted"][idx] = out_X
     flat["substep"][idx] = out_h
     return out_E
+
+
+def _not_converged(count: int, max_attempts: int, dt: float, first: int) -> SolverDidNotConverge:
+    """The error of a step in which ``count`` voxels (the first at flat index ``first``) did not converge."""
+    return SolverDidNotConverge(
+        f"PDT kinetics: {count} voxel(s) needed more than {max_attempts} ROS3 sub-step attempts "
+        f"for a step of {dt} s (first at flat index {first}); loosen rtol/atol or raise max_attempts"
+    )
+
+
+#: Threads per block of the kernel launch (1-D, one thread per voxel).
+BLOCK = 128
+KERNEL_FILE = "pdt_kinetics.cu"
+_CTYPES = {"float32": "float", "float64": "double"}
+
+
+@functools.lru_cache(maxsize=None)
+def _gpu_kernel(dtype_name: str):
+    """``pdt_advance<float>`` or ``pdt_advance<double>``, compiled once per process."""
+    backend = resolve_backend("gpu", dtype_name)
+    return backend.load_kernel(KERNEL_FILE, f"pdt_advance<{_CTYPES[dtype_name]}>")
+
+
+def _advance_gpu(xp, state, fluence_rate, dt, params, rtol, atol, extinction, wavelength, max_attempts):
+    """:func:`advance` on CuPy arrays: one launch of ``pdt_advance<real>`` (inputs already validated).
+
+    The kernel does not broadcast: the fluence rate is passed as a contiguous
+    array of the state's shape and type. Voxels that do not converge are left
+    unchanged by the kernel and reported through ``failures``; then
+    :class:`SolverDidNotConverge` is raised in the twin's words (and
+    ``state.time`` is not advanced, as in the twin).
+    """
+    dtype, shape = state.s0.dtype, state.s0.shape
+    phi_si = xp.ascontiguousarray(xp.broadcast_to(xp.asarray(fluence_rate, dtype=dtype), shape))
+    n = state.s0.size
+    if n:
+        failures = xp.array([0, 2**64 - 1], dtype=xp.uint64)
+        args = kernel_arguments(state, phi_si, failures, dt, params, rtol=rtol, atol=atol, extinction=extinction,
+                                wavelength=wavelength, max_attempts=max_attempts)
+        _gpu_kernel(dtype.name)((-(-n // BLOCK),), (BLOCK,), args)
+        count, first = (int(v) for v in failures.tolist())  # one device-to-host copy (synchronises)
+        if count > 0:
+            raise _not_converged(count, max_attempts, float(dt), first)
+    state.time += float(dt)
+    return state
 
 
 def _ros3_attempt(xp, S, O, X, E, k, h, sigma, beta, delta, g, o2_0, rtol, atol):

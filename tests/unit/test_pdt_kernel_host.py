@@ -233,3 +233,115 @@ def test_non_convergence_is_reported_like_the_twin(host_kernel):
     assert unchanged.sum() == failures[0]
     done = ~unchanged
     np.testing.assert_allclose(host.s0[done], ok.s0[done], rtol=1e-12, atol=1e-12)
+
+
+# ---- advance's GPU branch, with the host build standing in for the device --------------------------
+class _HostArrays:
+    """NumPy standing in for CuPy (``advance`` reads only array functions and ``uint64`` from it)."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+@pytest.fixture
+def gpu_branch_on_host(host_kernel, monkeypatch):
+    """Make :func:`advance` take its GPU branch for states in ``on_gpu``, launching the host build.
+
+    ``array_module`` reports the stand-in for CuPy for arrays of those states
+    (NumPy for everything else, so the twin still runs on the others), and
+    ``resolve_backend`` in the kinetics module returns a backend whose
+    ``load_kernel`` wraps the host build; the memoised kernel is cleared before
+    and after. Yields ``(on_gpu, launches)``: the states to treat as device
+    states, and the (grid, block, kernel name) of every launch.
+    """
+    from phototherm.backend import Backend
+    from phototherm.pdt import kinetics
+
+    on_gpu, launches = [], []
+    fake_xp = _HostArrays()
+
+    class HostKernelBackend(Backend):
+        def load_kernel(self, filename, function):
+            assert filename == "pdt_kinetics.cu"
+            entry = {"pdt_advance<double>": host_kernel.pdt_advance_host_f64,
+                     "pdt_advance<float>": host_kernel.pdt_advance_host_f32}[function]
+
+            def launch(grid, block, args):
+                launches.append((grid, block, function))
+                entry(ctypes.c_uint(grid[0]), ctypes.c_uint(block[0]), *(c_argument(a) for a in args))
+
+            return launch
+
+    def resolve(device=None, dtype=None):
+        assert device == "gpu"
+        return HostKernelBackend(name="gpu", dtype=np.dtype(dtype), reason="host build")
+
+    def module_of(array):
+        return fake_xp if any(array is s.s0 for s in on_gpu) else np
+
+    kinetics._gpu_kernel.cache_clear()
+    monkeypatch.setattr(kinetics, "resolve_backend", resolve)
+    monkeypatch.setattr(kinetics, "array_module", module_of)
+    yield on_gpu, launches
+    kinetics._gpu_kernel.cache_clear()
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES))
+def test_advance_gpu_branch_with_the_host_built_kernel(gpu_branch_on_host, host_kernel, dtype):
+    """``advance`` on "device" state launches the kernel (grid, block, arguments) and matches the twin.
+
+    Every step: the same fields as a direct host-kernel run with
+    :func:`kernel_arguments` (bit for bit: the branch passes exactly those
+    arguments) and as the twin (to the tolerances above). Steps include a
+    scalar and a broadcast fluence rate (the kernel does not broadcast; the
+    branch must expand them), a dark step, and a run without dose.
+    """
+    on_gpu, launches = gpu_branch_on_host
+    extra, rtol, substep_rtol = DTYPES[dtype]
+    gpu, twin, direct = initial_state(dtype), initial_state(dtype), initial_state(dtype)
+    on_gpu.append(gpu)
+    row = np.linspace(0.0, 3000.0, SHAPE[2]).astype(dtype)  # broadcast along the last axis
+    schedule = [(fluence_rates(1, dtype), 1.0, PHOTOFRIN, DOSE), (fluence_rates(1, dtype), 1.0, PHOTOFRIN, DOSE),
+                (2500.0, 2.5, PHOTOFRIN, DOSE), (row, 7.3, PHOTOFRIN, DOSE),
+                (np.zeros(SHAPE, dtype), 3.0, PHOTOFRIN, DOSE), (fluence_rates(3, dtype), 30.0, PHOTOFRIN, DOSE),
+                (fluence_rates(4, dtype), 2.0, STIFF, {}), (fluence_rates(5, dtype), 5.0, _no_dose(PHOTOFRIN), {})]
+    for phi, dt, params, options in schedule:
+        assert advance(gpu, phi, dt, params, **options, **extra) is gpu
+        advance(twin, phi, dt, params, **options, **extra)
+        full = np.broadcast_to(np.asarray(phi, dtype), SHAPE)
+        assert run_host(host_kernel, direct, full, dt, params, threads=128, **options, **extra)[0] == 0
+        for name in FIELDS:
+            np.testing.assert_array_equal(getattr(gpu, name), getattr(direct, name), err_msg=name)
+        assert gpu.time == direct.time
+        assert_states_close(gpu, twin, rtol, substep_rtol)
+    n = gpu.s0.size
+    real = {"float32": "float", "float64": "double"}[dtype]
+    assert launches == [((-(-n // 128),), (128,), f"pdt_advance<{real}>")] * len(schedule)
+    assert twin.singlet_oxygen_reacted.max() > 1.0 and twin.pdt_dose.max() > 0.0
+
+
+def test_advance_gpu_branch_reports_non_convergence_like_the_twin(gpu_branch_on_host):
+    on_gpu, launches = gpu_branch_on_host
+    phi = fluence_rates(9, "float64")
+    start = initial_state("float64")
+    twin, gpu = copy.deepcopy(start), copy.deepcopy(start)
+    on_gpu.append(gpu)
+    with pytest.raises(SolverDidNotConverge) as from_twin:
+        advance(twin, phi, 120.0, STIFF, max_attempts=2)
+    with pytest.raises(SolverDidNotConverge) as from_gpu:
+        advance(gpu, phi, 120.0, STIFF, max_attempts=2)
+    assert str(from_gpu.value) == str(from_twin.value)  # same count, first index and wording
+    assert gpu.time == twin.time == 0.0 and len(launches) == 1
+
+
+def test_advance_gpu_branch_validates_before_launching(gpu_branch_on_host):
+    from phototherm.errors import InputError
+
+    on_gpu, launches = gpu_branch_on_host
+    gpu = initial_state("float64")
+    on_gpu.append(gpu)
+    phi = fluence_rates(1, "float64")
+    phi.flat[10] = -1.0
+    with pytest.raises(InputError, match="fluence_rate"):
+        advance(gpu, phi, 1.0, PHOTOFRIN)
+    assert launches == []
