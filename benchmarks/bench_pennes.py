@@ -28,11 +28,8 @@ output in ``benchmarks/RESULTS.md`` with ``--markdown``.
 from __future__ import annotations
 
 import argparse
-import datetime
 import gc
 import math
-import os
-import platform
 import re
 import statistics
 import sys
@@ -41,9 +38,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from report import cpu_model, meminfo_GiB, print_table
+from report import devices_and_dtypes, meminfo_GiB, print_table, run_header
 import phototherm as pt
-from phototherm.backend import gpu_status, kernel_source, resolve_backend, to_host
+from phototherm.backend import kernel_source, to_host
 from phototherm.bioheat.explicit import default_num_threads
 from phototherm.tissues import LIVER_COAGULATION, thermal_tissue
 
@@ -524,35 +521,13 @@ def main(argv=None):
     ap.add_argument("--markdown", action="store_true", help="print the header and table as Markdown for RESULTS.md")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
-    devices = [d.strip() for d in args.devices.split(",") if d.strip()]
-    if not set(dtypes) <= {"float32", "float64"} or not set(devices) <= {"cpu", "gpu"}:
-        ap.error("--dtypes takes float32,float64 and --devices cpu,gpu")
+    devices, dtypes = devices_and_dtypes(ap, args)
     threads = args.threads or default_num_threads()
     log = lambda msg: print(msg, flush=True)  # noqa: E731
 
     # -- header: (key, value) pairs
-    now = datetime.datetime.now().astimezone()
-    header = [
-        ("date", f"{now:%Y-%m-%d %H:%M %Z}"),
-        ("command", " ".join([os.path.basename(sys.executable)] + sys.argv)),
-        ("versions", f"phototherm {pt.__version__}, Python {platform.python_version()}, NumPy {np.__version__}"),
-        ("cpu", f"{cpu_model()}, {os.cpu_count()} logical cores ({threads} thread{'s' if threads > 1 else ''} for the CPU path), "
-                f"{meminfo_GiB('MemTotal'):.1f} GiB RAM ({meminfo_GiB('MemAvailable'):.1f} GiB available)"),
-    ]
-    cp = None
-    if "gpu" in devices:
-        usable, why = gpu_status()
-        if usable:
-            import cupy as cp  # noqa: PLC0415
-
-            g = resolve_backend("gpu").describe()
-            header.append(("gpu", f"{g['gpu_name']}, {g['gpu_memory_GiB']:.1f} GiB, compute capability "
-                                  f"{g['compute_capability']}, CUDA driver {g['cuda_driver_version']}, "
-                                  f"runtime {g['cuda_runtime_version']}, CuPy {cp.__version__}"))
-        else:
-            header.append(("gpu", f"not usable, GPU rows skipped: {why}"))
-            devices = [d for d in devices if d != "gpu"]
+    header, devices, cp = run_header(
+        devices, cpu_note=f"{threads} thread{'s' if threads > 1 else ''} for the CPU path")
     reads, writes, note = kernel_traffic()
     bytes_per_cell = {d: (len(reads) + len(writes)) * np.dtype(d).itemsize for d in ("float32", "float64")}
     header += [
