@@ -77,7 +77,10 @@ class Result:
         ``arrhenius_omega``, ``time_above_<T>C_s``, ``heat_source_W_per_m3``,
         ``labels``; ``perfusion_per_s`` with vascular shutdown;
         ``fluence_rate_W_per_m2`` (every laser source at schedule level 1)
-        and ``fluence_J_per_m2`` (delivered over the run) with laser heating).
+        and ``fluence_J_per_m2`` (delivered over the run) with laser heating;
+        ``photosensitizer_uM``, ``oxygen_uM``, ``singlet_oxygen_reacted_uM``,
+        ``pdt_dose_photons_per_m3`` and ``pdt_necrosis`` ([1O2]rx at or above
+        the sensitizer's threshold) with a photodynamic therapy).
     units : dict of str to str
         Unit of each field.
     label_names : dict of int to str
@@ -137,6 +140,14 @@ class Result:
             fields["fluence_J_per_m2"] = sum(np.asarray(s.fluence_rate, float) * s.schedule.integral(0.0, sim.time)
                                              for s in lit)
             units["fluence_rate_W_per_m2"], units["fluence_J_per_m2"] = "W/m^2", "J/m^2"
+        if sim.pdt is not None:
+            from .pdt.treatment import PDT_FIELDS
+
+            for attr, (name, unit) in PDT_FIELDS.items():
+                fields[name], units[name] = to_host(getattr(sim.pdt.state, attr)).astype(float), unit
+            threshold = sim.pdt.therapy.sensitizer.threshold
+            fields["pdt_necrosis"] = (fields["singlet_oxygen_reacted_uM"] >= threshold).astype(float)
+            units["pdt_necrosis"] = "1"
         fields["labels"], units["labels"] = np.asarray(props.labels, dtype=np.int32), "1"
         if model.vascular_shutdown is not None:
             factor = to_host(model.vascular_shutdown.factor(state.cem43, state.omega))
@@ -239,6 +250,11 @@ class Result:
                 "max_omega": float(omega[modelled].max()) if modelled.any() else None,
                 "volume_omega_ge_1_mm3": float((omega[modelled] >= 1).sum() * voxel_mm3) if modelled.any() else None,
             }
+            if "singlet_oxygen_reacted_uM" in self.fields:
+                per_label[name].update(
+                    max_singlet_oxygen_reacted_uM=float(self.fields["singlet_oxygen_reacted_uM"][mask].max()),
+                    fraction_pdt_necrosis=float(self.fields["pdt_necrosis"][mask].mean()),
+                )
         return {
             "cem43_threshold_min": cem43_threshold,
             "peak_temperature_C": float(self.max_temperature.max()),

@@ -197,6 +197,7 @@ class Simulation:
         track_energy: bool = False,
         num_threads: int | None = None,
         rtol: float | None = None,
+        photodynamic=None,
     ):
         problems = Problems()
         problems.check(isinstance(model, PennesModel), "model", type(model).__name__, "a PennesModel")
@@ -225,6 +226,12 @@ class Simulation:
                               f"a point inside the grid, bounds {model.grid.bounds} [m]"):
                 index = model.grid.index_of(point)
                 self.probes.append(Probe(name, point, index, model.grid.centre_of(index)))
+        if photodynamic is not None:
+            from .pdt.treatment import PhotodynamicTherapy
+
+            if problems.check(isinstance(photodynamic, PhotodynamicTherapy), "photodynamic",
+                              type(photodynamic).__name__, "a phototherm.pdt.PhotodynamicTherapy"):
+                photodynamic.validate(model.grid, "photodynamic", problems)
         problems.raise_if_any("invalid simulation settings")
 
         self.model = model
@@ -246,6 +253,11 @@ class Simulation:
             self.stepper = ThetaStepper(self.dev, self.state, theta=theta,
                                         time_above_threshold=self.time_above_threshold, rtol=rtol)
         self.energy = EnergyBudget() if track_energy else None
+        self.pdt = None
+        if photodynamic is not None:
+            from .pdt.treatment import PhotodynamicProcess
+
+            self.pdt = PhotodynamicProcess(photodynamic, model.grid, self.backend)
         self.time = 0.0
         self.iteration = 0
         self.wall_time = 0.0
@@ -357,11 +369,13 @@ class Simulation:
     def _advance(self, t0: float, t1: float) -> None:
         if self.energy is None:
             self.stepper.step(t0, t1)
-            return
-        T_old = self.state.temperature.copy()
-        factor = self.dev.perfusion_factor(self.state)
-        self.stepper.step(t0, t1)
-        self.energy.record(self.dev, T_old, self.state.temperature, factor, self.stepper.theta, t0, t1)
+        else:
+            T_old = self.state.temperature.copy()
+            factor = self.dev.perfusion_factor(self.state)
+            self.stepper.step(t0, t1)
+            self.energy.record(self.dev, T_old, self.state.temperature, factor, self.stepper.theta, t0, t1)
+        if self.pdt is not None:
+            self.pdt.step(t0, t1)
 
     # -- built-in callbacks ------------------------------------------------------
     def _record_probes(self) -> None:
@@ -408,6 +422,8 @@ class Simulation:
                 for p in self.probes
             ],
         }
+        if self.pdt is not None:
+            out["photodynamic"] = self.pdt.therapy.describe()
         if isinstance(self.stepper, ThetaStepper):
             its = self.stepper.iterations
             out["cg_rtol"] = self.stepper.rtol
