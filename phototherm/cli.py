@@ -1,6 +1,7 @@
 """Command-line interface: thin subcommands over the library.
 
-``phototherm demo``  run the built-in example and write its results
+``phototherm demo``  run the built-in photothermal example and write its results
+``phototherm pdt-demo``  run the built-in PDT example (continuous vs fractionated light)
 ``phototherm info``  versions, the backend ``auto`` would choose, the GPU
 
 Exit status: 0 on success, 2 on bad input (one line per problem, no
@@ -80,6 +81,32 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar, summary only")
     demo.set_defaults(run=_run_demo)
 
+    pdt = sub.add_parser(
+        "pdt-demo",
+        help="run the built-in PDT example (Photofrin, 630 nm): continuous against fractionated light",
+        description=(
+            "Photodynamic therapy of a tumour under the skin with Photofrin and a 630 nm beam: the same light "
+            "dose given continuously and in on/off fractions. Computes the light field (diffusion), the "
+            "singlet-oxygen kinetics in every voxel alongside the heat equation, prints the tumour volume "
+            "reaching the [1O2]rx necrosis threshold for both schedules, and writes each run's results "
+            "(continuous/, fractionated/) and comparison.json."
+        ),
+    )
+    pdt.add_argument("--out", type=Path, default=Path("phototherm-pdt-demo"),
+                     help="results folder, replaced if it exists (default: %(default)s)")
+    _add_device_arguments(pdt)
+    pdt.add_argument("--irradiance-mW-per-cm2", type=float, default=None, dest="irradiance_mW_per_cm2",
+                     help="irradiance on the skin while the light is on [mW/cm^2] (default 75)")
+    pdt.add_argument("--fluence-J-per-cm2", type=float, default=None, dest="fluence_J_per_cm2",
+                     help="light dose on the skin [J/cm^2] (default 100)")
+    pdt.add_argument("--fraction-on-s", type=float, default=None, dest="fraction_on",
+                     help="light interval of the fractionated schedule [s] (default 60)")
+    pdt.add_argument("--fraction-off-s", type=float, default=None, dest="fraction_off",
+                     help="dark interval of the fractionated schedule [s] (default 60)")
+    pdt.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    pdt.add_argument("--quiet", action="store_true", help="no progress bars, summary only")
+    pdt.set_defaults(run=_run_pdt_demo)
+
     info = sub.add_parser("info", help="print versions, the backend 'auto' would choose and the GPU",
                           description="Print what phototherm runs on; paste it into bug reports.")
     info.set_defaults(run=_run_info)
@@ -151,6 +178,67 @@ def _run_demo(args) -> int:
     say(f"{sim.iteration} steps of {sim.dt:.4g} s in {sim.wall_time:.1f} s; "
         f"energy balance residual {result.summary['energy_balance']['relative_residual']:.1e}")
     print(f"results written to {args.out}/")
+    return EXIT_OK
+
+
+def _run_pdt_demo(args) -> int:
+    import dataclasses
+
+    from .errors import Problems
+    from .examples.pdt_demo import SCHEDULES, PDTDemoSettings, build_pdt_demo
+    from .io.atomic import check_destination, staged_directory
+    from .io.tables import write_json
+    from .simulation import Simulation
+
+    problems = Problems()
+    given = {"irradiance_mW_per_cm2": ("--irradiance-mW-per-cm2", args.irradiance_mW_per_cm2),
+             "fluence_J_per_cm2": ("--fluence-J-per-cm2", args.fluence_J_per_cm2),
+             "fraction_on": ("--fraction-on-s", args.fraction_on), "fraction_off": ("--fraction-off-s", args.fraction_off)}
+    for flag, value in given.values():
+        if value is not None:
+            problems.positive(value, flag, "")
+    settings = dataclasses.replace(PDTDemoSettings(),
+                                   **{k: v for k, (_, v) in given.items() if v is not None and v > 0})
+    for flag, value in (("--fraction-on-s", settings.fraction_on), ("--fraction-off-s", settings.fraction_off)):
+        problems.check(value > 0 and abs(value / settings.dt - round(value / settings.dt)) < 1e-9, flag, value,
+                       f"a positive multiple of the {settings.dt:g} s time step [s]")
+    problems.raise_if_any("invalid pdt-demo options")
+    check_destination(args.out, key="--out")
+    say = (lambda *a, **k: None) if args.quiet else print
+    s = settings
+    say(f"phototherm {__version__} PDT example: Photofrin {s.tumour_concentration_uM:g} uM in the tumour, 630 nm at "
+        f"{s.irradiance_mW_per_cm2:g} mW/cm^2 to {s.fluence_J_per_cm2:g} J/cm^2, continuous vs "
+        f"{s.fraction_on:g} s on / {s.fraction_off:g} s off")
+    rows = {}
+    with staged_directory(args.out, key="--out") as stage:
+        for name in SCHEDULES:
+            model, therapy = build_pdt_demo(s, name, device=args.device, dtype=args.dtype)
+            sim = Simulation(model, stop_time=s.stop_time(name), dt=s.dt, stepper="backward-euler",
+                             device=args.device, dtype=args.dtype, progress=not args.quiet, photodynamic=therapy)
+            result = sim.run(output=stage / name, figures=not args.no_figures)
+            tumour = result.metrics()["per_tissue"]["tumour"]
+            mask = result.labels == 2
+            rows[name] = {
+                "treatment_time_s": sim.time,
+                "tumour_fraction_at_threshold": tumour["fraction_pdt_necrosis"],
+                "tumour_volume_at_threshold_mm3": tumour["fraction_pdt_necrosis"] * tumour["volume_mm3"],
+                "tumour_mean_singlet_oxygen_reacted_uM": float(result.fields["singlet_oxygen_reacted_uM"][mask].mean()),
+                "tumour_mean_oxygen_at_end_uM": float(result.fields["oxygen_uM"][mask].mean()),
+                "peak_temperature_C": result.metrics()["peak_temperature_C"],
+            }
+        write_json(stage / "comparison.json", {
+            "settings": {k: v for k, v in dataclasses.asdict(s).items()},
+            "threshold_uM": therapy.sensitizer.threshold,
+            "threshold_note": "Photofrin's [1O2]rx necrosis threshold; PHYSICS.md marks it as to be checked",
+            "schedules": rows,
+        })
+    print(f"{'schedule':<14}{'time':>8}{'tumour >= threshold':>22}{'mean [1O2]rx':>15}{'mean [3O2] at end':>19}")
+    print(f"{'':<14}{'[s]':>8}{'[% / mm^3]':>22}{'[uM]':>15}{'[uM]':>19}")
+    for name, row in rows.items():
+        print(f"{name:<14}{row['treatment_time_s']:>8.0f}"
+              f"{100 * row['tumour_fraction_at_threshold']:>11.1f} / {row['tumour_volume_at_threshold_mm3']:>7.1f}"
+              f"{row['tumour_mean_singlet_oxygen_reacted_uM']:>15.1f}{row['tumour_mean_oxygen_at_end_uM']:>19.1f}")
+    print(f"results written to {args.out}/ (continuous/, fractionated/, comparison.json)")
     return EXIT_OK
 
 

@@ -445,3 +445,35 @@ def test_interrupted_run_keeps_the_earlier_result(tmp_path, monkeypatch, capsys,
     assert _snapshot(folder) == before  # the earlier result, byte for byte
     assert json.loads((folder / "summary.json").read_text())["status"] == "complete"
     assert hidden_leftovers(tmp_path) == []  # no .res.partial-* or .res.old-* left behind
+
+
+# -- the PDT example ----------------------------------------------------------------------------------
+def test_pdt_demo_compares_continuous_and_fractionated_light(tmp_path):
+    proc = run_cli(["pdt-demo", "--fluence-J-per-cm2", "3", "--irradiance-mW-per-cm2", "100",
+                    "--fraction-on-s", "10", "--fraction-off-s", "10", "--no-figures", "--quiet", "--out", "pdt"],
+                   tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = tmp_path / "pdt"
+    comparison = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    continuous, fractionated = comparison["schedules"]["continuous"], comparison["schedules"]["fractionated"]
+    assert continuous["treatment_time_s"] == pytest.approx(30.0)
+    assert fractionated["treatment_time_s"] == pytest.approx(50.0)   # 10 on, 10 off, 10 on, 10 off, 10 on
+    assert fractionated["tumour_mean_singlet_oxygen_reacted_uM"] > 0
+    for name in ("continuous", "fractionated"):
+        summary = json.loads((out / name / "summary.json").read_text(encoding="utf-8"))
+        assert summary["units"]["singlet_oxygen_reacted_uM"] == "uM"
+        assert summary["inputs"]["simulation"]["photodynamic"]["sensitizer"]["name"] == "photofrin"
+    assert "fractionated" in proc.stdout and "continuous" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [(["--irradiance-mW-per-cm2", "-5"], ["--irradiance-mW-per-cm2"]),
+     (["--fraction-on-s", "7"], ["--fraction-on-s", "multiple"]),
+     (["--fluence-J-per-cm2", "nan"], ["--fluence-J-per-cm2"])],
+    ids=["negative-irradiance", "off-step-fraction", "nan-fluence"],
+)
+def test_pdt_demo_bad_flags_exit_2(tmp_path, args, needles):
+    proc = run_cli(["pdt-demo", *args, "--out", "res"], tmp_path)
+    assert_clean_failure(proc, *needles)
+    assert not (tmp_path / "res").exists()
