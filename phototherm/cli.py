@@ -11,6 +11,7 @@ traceback), 130 when interrupted (no results written).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -127,9 +128,25 @@ def _run_info(args) -> int:
     return EXIT_OK
 
 
-def _run_demo(args) -> int:
-    import dataclasses
+def _settings_from_flags(defaults, given, problems, **fixed):
+    """``defaults`` with the flags given on the command line applied.
 
+    ``given`` maps a settings field to ``(flag, value)``; each value given must
+    be finite and > 0 (a problem naming the flag otherwise) and only valid
+    values are applied. ``fixed`` fields are applied as they are.
+    """
+    valid = {}
+    for name, (flag, value) in given.items():
+        if value is None:
+            continue
+        before = len(problems.items)
+        problems.positive(value, flag, "")
+        if len(problems.items) == before:
+            valid[name] = value
+    return dataclasses.replace(defaults, **fixed, **valid)
+
+
+def _run_demo(args) -> int:
     from .errors import Problems
     from .examples.demo import DemoSettings, build_demo
     from .io.atomic import check_destination
@@ -139,15 +156,9 @@ def _run_demo(args) -> int:
     given = {"power": ("--power-W", args.power_W), "heating_time": ("--heating-time-s", args.heating_time_s),
              "total_time": ("--total-time-s", args.total_time_s),
              "gold_ug_per_mL": ("--gold-ug-per-mL", args.gold_ug_per_mL), "photons": ("--photons", args.photons)}
-    for flag, value in given.values():
-        if value is not None:
-            problems.positive(value, flag, "")
+    settings = _settings_from_flags(DemoSettings(), given, problems, light_method=args.light)
     problems.raise_if_any("invalid demo options")
     check_destination(args.out, key="--out")
-    settings = dataclasses.replace(
-        DemoSettings(), light_method=args.light,
-        **{name: value for name, (_, value) in given.items() if value is not None},
-    )
     say = (lambda *a, **k: None) if args.quiet else print
     s = settings
     say(f"phototherm {__version__} demo: {s.power:g} W at {s.wavelength * 1e9:.0f} nm on a {s.beam_radius * 1e3:g} mm-radius "
@@ -182,8 +193,6 @@ def _run_demo(args) -> int:
 
 
 def _run_pdt_demo(args) -> int:
-    import dataclasses
-
     from .errors import Problems
     from .examples.pdt_demo import SCHEDULES, PDTDemoSettings, build_pdt_demo
     from .io.atomic import check_destination, staged_directory
@@ -194,11 +203,7 @@ def _run_pdt_demo(args) -> int:
     given = {"irradiance_mW_per_cm2": ("--irradiance-mW-per-cm2", args.irradiance_mW_per_cm2),
              "fluence_J_per_cm2": ("--fluence-J-per-cm2", args.fluence_J_per_cm2),
              "fraction_on": ("--fraction-on-s", args.fraction_on), "fraction_off": ("--fraction-off-s", args.fraction_off)}
-    for flag, value in given.values():
-        if value is not None:
-            problems.positive(value, flag, "")
-    settings = dataclasses.replace(PDTDemoSettings(),
-                                   **{k: v for k, (_, v) in given.items() if v is not None and v > 0})
+    settings = _settings_from_flags(PDTDemoSettings(), given, problems)
     for flag, value in (("--fraction-on-s", settings.fraction_on), ("--fraction-off-s", settings.fraction_off)):
         problems.check(value > 0 and abs(value / settings.dt - round(value / settings.dt)) < 1e-9, flag, value,
                        f"a positive multiple of the {settings.dt:g} s time step [s]")
