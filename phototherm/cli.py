@@ -229,6 +229,7 @@ def _run_pdt_demo(args) -> int:
                 "tumour_volume_at_threshold_mm3": tumour["fraction_pdt_necrosis"] * tumour["volume_mm3"],
                 "tumour_mean_singlet_oxygen_reacted_uM": float(result.fields["singlet_oxygen_reacted_uM"][mask].mean()),
                 "tumour_mean_oxygen_at_end_uM": float(result.fields["oxygen_uM"][mask].mean()),
+                "tumour_mean_fluence_J_per_cm2": tumour["mean_pdt_fluence_J_per_cm2"],
                 "peak_temperature_C": result.metrics()["peak_temperature_C"],
             }
         write_json(stage / "comparison.json", {

@@ -49,6 +49,7 @@ __all__ = [
     "time_to_cem43",
     "arrhenius_constant",
     "surviving_fraction",
+    "combined_surviving_fraction",
 ]
 
 #: Temperature at which the CEM43 base changes from 0.25 to 0.5 [C].
@@ -198,6 +199,41 @@ def arrhenius_constant(temperature_C, duration_s, A, Ea):
 
 
 def surviving_fraction(omega):
-    """Fraction of cells surviving an Arrhenius damage integral, ``exp(-Omega)``."""
+    """Fraction of cells surviving an Arrhenius damage integral, ``exp(-Omega)``.
+
+    Omega is defined as ``ln(C(0) / C(t))``, the log of the ratio of undamaged
+    (native) cells before and after heating (Henriques and Moritz 1947), so
+    ``exp(-Omega)`` is the surviving fraction by definition. NaN (no damage
+    model in that tissue) stays NaN.
+    """
     xp = array_module(omega)
     return xp.exp(-omega)
+
+
+def combined_surviving_fraction(*fractions):
+    """Surviving fraction after several independent treatments: the product of their fractions.
+
+    Used for combined photothermal and photodynamic therapy,
+    ``S = S_thermal x S_PDT``: the two killing mechanisms are **assumed
+    independent** (a cell survives both only if it survives each, with no
+    synergy or antagonism). Measured combinations can deviate either way
+    (e.g. mild heat can sensitise cells to PDT), so read the product as the
+    independent-action reference, not a prediction of synergy.
+
+    Parameters
+    ----------
+    *fractions : array or float
+        Surviving fractions in [0, 1], broadcastable to one shape. A NaN
+        (a mechanism not modelled in that voxel) makes the product NaN: the
+        combined survival is unknown there, not that of the other mechanism.
+
+    Returns
+    -------
+    array or float
+    """
+    if not fractions:
+        raise TypeError("combined_surviving_fraction() needs at least one surviving fraction")
+    product = fractions[0]
+    for fraction in fractions[1:]:
+        product = product * fraction
+    return product

@@ -28,7 +28,7 @@ import numpy as np
 
 from ._version import __version__
 from .backend import to_host
-from .dose import CEM43_BREAKPOINT_C
+from .dose import CEM43_BREAKPOINT_C, combined_surviving_fraction, surviving_fraction
 from .grid import Grid
 
 __all__ = ["Result", "NECROSIS_CEM43_MIN", "state_field_names", "write_snapshot"]
@@ -78,9 +78,15 @@ class Result:
         ``labels``; ``perfusion_per_s`` with vascular shutdown;
         ``fluence_rate_W_per_m2`` (every laser source at schedule level 1)
         and ``fluence_J_per_m2`` (delivered over the run) with laser heating;
+        ``thermal_surviving_fraction`` (``exp(-Omega)``, NaN where Omega is
+        not modelled);
         ``photosensitizer_uM``, ``oxygen_uM``, ``singlet_oxygen_reacted_uM``,
-        ``pdt_dose_photons_per_m3`` and ``pdt_necrosis`` ([1O2]rx at or above
-        the sensitizer's threshold) with a photodynamic therapy).
+        ``pdt_dose_photons_per_m3``, ``pdt_fluence_J_per_m2`` (at the
+        sensitizer's wavelength) and ``pdt_necrosis`` ([1O2]rx at or above
+        the sensitizer's threshold) with a photodynamic therapy, plus
+        ``pdt_surviving_fraction`` with its survival model and
+        ``surviving_fraction`` (thermal x PDT, assumed independent) when the
+        model also has heat sources).
     units : dict of str to str
         Unit of each field.
     label_names : dict of int to str
@@ -145,9 +151,20 @@ class Result:
 
             for attr, (name, unit) in PDT_FIELDS.items():
                 fields[name], units[name] = to_host(getattr(sim.pdt.state, attr)).astype(float), unit
-            threshold = sim.pdt.therapy.sensitizer.threshold
-            fields["pdt_necrosis"] = (fields["singlet_oxygen_reacted_uM"] >= threshold).astype(float)
-            units["pdt_necrosis"] = "1"
+            from .pdt.damage import pdt_necrosis
+
+            therapy = sim.pdt.therapy
+            rx = fields["singlet_oxygen_reacted_uM"]
+            fields["pdt_necrosis"], units["pdt_necrosis"] = pdt_necrosis(rx, therapy.sensitizer.threshold), "1"
+            if therapy.survival is not None:
+                fields["pdt_surviving_fraction"] = therapy.survival.surviving_fraction(rx)
+                units["pdt_surviving_fraction"] = "1"
+        fields["thermal_surviving_fraction"] = surviving_fraction(omega)
+        units["thermal_surviving_fraction"] = "1"
+        if "pdt_surviving_fraction" in fields and model.heat_sources:
+            fields["surviving_fraction"] = combined_surviving_fraction(fields["thermal_surviving_fraction"],
+                                                                       fields["pdt_surviving_fraction"])
+            units["surviving_fraction"] = "1"
         fields["labels"], units["labels"] = np.asarray(props.labels, dtype=np.int32), "1"
         if model.vascular_shutdown is not None:
             factor = to_host(model.vascular_shutdown.factor(state.cem43, state.omega))
@@ -254,7 +271,13 @@ class Result:
                 per_label[name].update(
                     max_singlet_oxygen_reacted_uM=float(self.fields["singlet_oxygen_reacted_uM"][mask].max()),
                     fraction_pdt_necrosis=float(self.fields["pdt_necrosis"][mask].mean()),
+                    mean_pdt_fluence_J_per_cm2=float(self.fields["pdt_fluence_J_per_m2"][mask].mean() / 1e4),
                 )
+            for name_sf in ("thermal_surviving_fraction", "pdt_surviving_fraction", "surviving_fraction"):
+                if name_sf in self.fields:
+                    values = self.fields[name_sf][mask]
+                    per_label[name][f"mean_{name_sf}"] = (float(np.nanmean(values)) if np.isfinite(values).any()
+                                                          else None)
         return {
             "cem43_threshold_min": cem43_threshold,
             "peak_temperature_C": float(self.max_temperature.max()),

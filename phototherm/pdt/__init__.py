@@ -1,12 +1,14 @@
 """Photodynamic therapy: photosensitizers and the macroscopic singlet-oxygen model.
 
-Work in progress (issue 4): the photosensitizer library, concentration maps,
-the per-voxel kinetics (NumPy twin and CUDA kernel) and
-:class:`PhotodynamicTherapy`, advanced by ``Simulation(photodynamic=...)``
-alongside the heat equation. Surviving fractions, combined PTT x PDT damage
-and the PDT example come next.
+The photosensitizer library (:mod:`.photosensitizers`), concentration maps
+and the sensitizer's absorption (:mod:`.concentration`), the per-voxel
+kinetics (:mod:`.kinetics`: NumPy twin and CUDA kernel), optional oxygen
+diffusion (:mod:`.oxygen_diffusion`), necrosis and surviving fraction
+(:mod:`.damage`) and :class:`PhotodynamicTherapy` (:mod:`.treatment`),
+advanced by ``Simulation(photodynamic=...)`` alongside the heat equation.
 """
 
+from .damage import SingletOxygenSurvival, pdt_necrosis
 from .concentration import concentration_by_label, sensitizer_absorption
 from .kinetics import PDTState, advance, pdt_dose_rate
 from .treatment import PDT_FIELDS, PhotodynamicTherapy
@@ -24,4 +26,6 @@ __all__ = [
     "sensitizer_absorption",
     "PhotodynamicTherapy",
     "PDT_FIELDS",
+    "SingletOxygenSurvival",
+    "pdt_necrosis",
 ]

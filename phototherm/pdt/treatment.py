@@ -19,7 +19,14 @@ temperature.
 
 Assumptions: the sensitizer absorption included in the light fields is that
 of the initial concentration (photobleaching does not update the light field
-during the run); oxygen does not diffuse between voxels.
+during the run). Oxygen does not diffuse between voxels unless an
+``oxygen_diffusivity`` is given (:mod:`phototherm.pdt.oxygen_diffusion`: the
+kinetics and the diffusion are split, first order in the step).
+
+Damage: the necrosis map (threshold on [1O2]rx) is always produced; a
+surviving-fraction map only with a ``survival`` model
+(:class:`~phototherm.pdt.damage.SingletOxygenSurvival`, whose ``D0`` the user
+supplies).
 """
 
 from __future__ import annotations
@@ -31,7 +38,9 @@ import numpy as np
 
 from ..errors import Problems
 from ..grid import Grid
+from .damage import SingletOxygenSurvival
 from .kinetics import PDTState, advance
+from .oxygen_diffusion import OxygenDiffusion, check_diffusivity
 from .photosensitizers import Photosensitizer
 
 __all__ = ["PhotodynamicTherapy", "PhotodynamicProcess", "PDT_FIELDS"]
@@ -42,6 +51,7 @@ PDT_FIELDS = {
     "oxygen": ("oxygen_uM", "uM"),
     "singlet_oxygen_reacted": ("singlet_oxygen_reacted_uM", "uM"),
     "pdt_dose": ("pdt_dose_photons_per_m3", "1/m^3"),
+    "fluence": ("pdt_fluence_J_per_m2", "J/m^2"),
 }
 
 #: Default relative tolerance of the kinetics per floating-point type.
@@ -67,6 +77,14 @@ class PhotodynamicTherapy:
     rtol : float or None
         Relative tolerance of the kinetics integrator; default 1e-6 in float64
         and 1e-4 in float32.
+    survival : SingletOxygenSurvival or None
+        Cell-survival model of the reacted singlet oxygen; with it, results
+        gain ``pdt_surviving_fraction`` (and, when the model also heats,
+        the combined ``surviving_fraction``). phototherm ships no ``D0``.
+    oxygen_diffusivity : float, ndarray or None
+        Oxygen diffusivity [m^2/s] (of order 2e-9 in tissue), uniform or per
+        voxel; ``None`` (default): no diffusion between voxels, the
+        macroscopic model as published.
 
     Examples
     --------
@@ -85,6 +103,8 @@ class PhotodynamicTherapy:
     light: Sequence = field(default_factory=tuple)
     oxygen_uM: np.ndarray | float | None = None
     rtol: float | None = None
+    survival: SingletOxygenSurvival | None = None
+    oxygen_diffusivity: np.ndarray | float | None = None
 
     @property
     def wavelength(self) -> float:
@@ -120,6 +140,12 @@ class PhotodynamicTherapy:
         if self.rtol is not None:
             problems.check(isinstance(self.rtol, (int, float)) and 0 < self.rtol < 1, f"{path}.rtol", self.rtol,
                            "a relative tolerance in (0, 1)")
+        if self.survival is not None and problems.check(
+                isinstance(self.survival, SingletOxygenSurvival), f"{path}.survival", self.survival,
+                "a phototherm.pdt.SingletOxygenSurvival"):
+            self.survival.validate(f"{path}.survival", problems, grid.shape)
+        if self.oxygen_diffusivity is not None:
+            check_diffusivity(self.oxygen_diffusivity, grid.shape, f"{path}.oxygen_diffusivity", problems)
 
     def describe(self) -> dict:
         """Plain-data summary for result files."""
@@ -129,7 +155,11 @@ class PhotodynamicTherapy:
             "wavelength_nm": self.wavelength * 1e9,
             "concentration_uM_range": [float(conc.min()), float(conc.max())],
             "sources": [light.source.describe() for light in self.light],
-            "assumptions": "light fields of the initial sensitizer concentration; no oxygen diffusion",
+            "survival": self.survival.describe() if self.survival is not None else None,
+            "oxygen_diffusivity_m2_per_s": _summary(self.oxygen_diffusivity),
+            "assumptions": "light fields of the initial sensitizer concentration; "
+                           + ("no oxygen diffusion between voxels" if self.oxygen_diffusivity is None
+                              else "oxygen diffusion split from the kinetics (first order in the step)"),
         }
 
 
@@ -155,6 +185,8 @@ class PhotodynamicProcess:
         self._extinction = s.extinction_at(therapy.wavelength)
         self._rtol = therapy.rtol if therapy.rtol is not None else DEFAULT_RTOL[np.dtype(dtype).name]
         self._xp = xp
+        self.oxygen_diffusion = (None if therapy.oxygen_diffusivity is None
+                                 else OxygenDiffusion(therapy.oxygen_diffusivity, grid, xp, dtype))
 
     def fluence_rate(self, t0: float, t1: float):
         """Fluence rate over ``[t0, t1]`` [W/m^2]: each source's power x mean schedule level x field."""
@@ -169,3 +201,13 @@ class PhotodynamicProcess:
         """Advance the kinetics over ``[t0, t1]`` [s]."""
         advance(self.state, self.fluence_rate(t0, t1), t1 - t0, self.therapy.sensitizer, rtol=self._rtol,
                 extinction=self._extinction, wavelength=self.therapy.wavelength, validate=False)
+        if self.oxygen_diffusion is not None:
+            self.oxygen_diffusion.step(self.state.oxygen, t1 - t0)
+
+
+def _summary(value):
+    """A number, the [min, max] of an array, or None, for result summaries."""
+    if value is None:
+        return None
+    array = np.asarray(value, dtype=float)
+    return float(array) if array.ndim == 0 else [float(array.min()), float(array.max())]

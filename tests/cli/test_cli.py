@@ -459,6 +459,9 @@ def test_pdt_demo_compares_continuous_and_fractionated_light(tmp_path):
     assert continuous["treatment_time_s"] == pytest.approx(30.0)
     assert fractionated["treatment_time_s"] == pytest.approx(50.0)   # 10 on, 10 off, 10 on, 10 off, 10 on
     assert fractionated["tumour_mean_singlet_oxygen_reacted_uM"] > 0
+    # same light dose in both: the mean fluence in the tumour agrees (J/cm^2)
+    assert fractionated["tumour_mean_fluence_J_per_cm2"] == pytest.approx(continuous["tumour_mean_fluence_J_per_cm2"])
+    assert continuous["tumour_mean_fluence_J_per_cm2"] > 0
     for name in ("continuous", "fractionated"):
         summary = json.loads((out / name / "summary.json").read_text(encoding="utf-8"))
         assert summary["units"]["singlet_oxygen_reacted_uM"] == "uM"
