@@ -14,7 +14,7 @@ See the README for a tour of the Python API and ``phototherm --help`` for the
 command line.
 """
 
-from . import light, nanoparticles, tissues
+from . import light, nanoparticles, phantoms, planning, tissues
 from ._version import __version__
 from .backend import Backend, resolve_backend
 from .bioheat import (
@@ -56,6 +56,8 @@ __all__ = [
     "tissues",
     "light",
     "nanoparticles",
+    "phantoms",
+    "planning",
     "OpticalTissue",
     "OpticalMedium",
     "CollimatedBeam",
