@@ -2,10 +2,12 @@
 
 ``phototherm demo``  run the built-in photothermal example and write its results
 ``phototherm pdt-demo``  run the built-in PDT example (continuous vs fractionated light)
+``phototherm validate``  run every physics module's reference cases; write a commissioning report
 ``phototherm info``  versions, the backend ``auto`` would choose, the GPU
 
-Exit status: 0 on success, 2 on bad input (one line per problem, no
-traceback), 130 when interrupted (no results written).
+Exit status: 0 on success, 1 when a validation check fails, 2 on bad input
+(one line per problem, no traceback), 130 when interrupted (no results
+written).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from .errors import PhotothermError
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,6 +109,26 @@ def _parser() -> argparse.ArgumentParser:
     pdt.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     pdt.add_argument("--quiet", action="store_true", help="no progress bars, summary only")
     pdt.set_defaults(run=_run_pdt_demo)
+
+    validate = sub.add_parser(
+        "validate",
+        help="check every physics module against its references and write a commissioning report",
+        description=(
+            "Runs the reference cases of every physics module (analytic bioheat solutions, CEM43 and "
+            "Arrhenius definitions, the Mie anchor, blood absorption, Monte Carlo and diffusion references, "
+            "PDT kinetics against SciPy's Radau), prints each check with its reference value, phototherm's "
+            "value, the error and the tolerance, and writes report.md, report.html and report.json. "
+            "Exit status 1 if any check fails."
+        ),
+    )
+    validate.add_argument("--out", type=Path, default=Path("phototherm-validation"),
+                          help="report folder, replaced if it exists (default: %(default)s)")
+    validate.add_argument("--quick", action="store_true",
+                          help="coarser grids and fewer photons: seconds instead of minutes")
+    validate.add_argument("--device", choices=("auto", "cpu", "gpu"), default="cpu",
+                          help="backend of the solvers, always float64 (default: %(default)s)")
+    validate.add_argument("--quiet", action="store_true", help="print the table only")
+    validate.set_defaults(run=_run_validate)
 
     info = sub.add_parser("info", help="print versions, the backend 'auto' would choose and the GPU",
                           description="Print what phototherm runs on; paste it into bug reports.")
@@ -246,6 +268,21 @@ def _run_pdt_demo(args) -> int:
               f"{row['tumour_mean_singlet_oxygen_reacted_uM']:>15.1f}{row['tumour_mean_oxygen_at_end_uM']:>19.1f}")
     print(f"results written to {args.out}/ (continuous/, fractionated/, comparison.json)")
     return EXIT_OK
+
+
+def _run_validate(args) -> int:
+    from .commissioning import run_commissioning
+    from .io.atomic import check_destination
+
+    check_destination(args.out, key="--out")
+    say = (lambda *a, **k: None) if args.quiet else print
+    say(f"phototherm {__version__} validation ({'quick' if args.quick else 'full'} size) on {args.device}")
+    report = run_commissioning("quick" if args.quick else "full", device=args.device,
+                               progress=lambda name: say(f"  running {name} ...", flush=True))
+    print(report.table())
+    report.write(args.out)
+    print(f"report written to {args.out}/ (report.html, report.md, report.json)")
+    return EXIT_OK if report.passed else EXIT_CHECK_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover
