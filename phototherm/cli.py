@@ -2,6 +2,10 @@
 
 ``phototherm demo``  run the built-in photothermal example and write its results
 ``phototherm pdt-demo``  run the built-in PDT example (continuous vs fractionated light)
+``phototherm run``  run a scenario file and write its results folder
+``phototherm init``  write a commented scenario template
+``phototherm check``  validate a scenario file without running it
+``phototherm schema``  the scenario format as JSON Schema (for editors)
 ``phototherm validate``  run every physics module's reference cases; write a commissioning report
 ``phototherm info``  versions, the backend ``auto`` would choose, the GPU
 
@@ -28,6 +32,9 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``phototherm`` console script."""
+    import warnings
+
+    warnings.formatwarning = lambda message, category, *rest, **kw: f"phototherm: warning: {message}\n"
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -109,6 +116,45 @@ def _parser() -> argparse.ArgumentParser:
     pdt.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     pdt.add_argument("--quiet", action="store_true", help="no progress bars, summary only")
     pdt.set_defaults(run=_run_pdt_demo)
+
+    run = sub.add_parser(
+        "run", help="run a scenario file and write its results folder",
+        description="Builds the treatment a scenario describes (geometry, tissues, nanoparticles, "
+                    "photosensitizer, light fields, heat sources), runs it and writes the results folder: fields "
+                    "(.vti, .npz), probes CSV, summary.json, structures.json (per-structure metrics), the "
+                    "resolved scenario.toml and PNG figures. Write a scenario with `phototherm init`.")
+    run.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="results folder (default: the scenario's outputs.folder, relative to the file)")
+    run.add_argument("--device", choices=("auto", "cpu", "gpu"), default=None,
+                     help="compute backend (default: the scenario's numerics.device, else $PHOTOTHERM_DEVICE, "
+                          "else auto)")
+    run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    run.add_argument("--quiet", action="store_true", help="no progress bars, summary only")
+    run.set_defaults(run=_run_scenario)
+
+    init = sub.add_parser(
+        "init", help="write a commented scenario template to start from",
+        description="Writes a commented TOML scenario (format 1): every key with its unit and meaning. It "
+                    "validates as written (phototherm check); edit it to describe your treatment.")
+    init.add_argument("path", type=Path, nargs="?", default=Path("scenario.toml"),
+                      help="file to write (default: %(default)s)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(run=_run_init)
+
+    check = sub.add_parser(
+        "check", help="validate a scenario file without running it",
+        description="Reads a TOML scenario, reports every problem at once (key path, value, what was expected; "
+                    "close matches for unknown keys) and exits with status 2, or prints a summary of the "
+                    "treatment it describes.")
+    check.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    check.set_defaults(run=_run_check)
+
+    schema = sub.add_parser(
+        "schema", help="print or write the scenario format as JSON Schema (for editor completion and checks)",
+        description="The JSON Schema of the scenario format, every key documented with its unit.")
+    schema.add_argument("--out", type=Path, default=None, help="file to write (default: print to stdout)")
+    schema.set_defaults(run=_run_schema)
 
     validate = sub.add_parser(
         "validate",
@@ -267,6 +313,51 @@ def _run_pdt_demo(args) -> int:
               f"{100 * row['tumour_fraction_at_threshold']:>11.1f} / {row['tumour_volume_at_threshold_mm3']:>7.1f}"
               f"{row['tumour_mean_singlet_oxygen_reacted_uM']:>15.1f}{row['tumour_mean_oxygen_at_end_uM']:>19.1f}")
     print(f"results written to {args.out}/ (continuous/, fractionated/, comparison.json)")
+    return EXIT_OK
+
+
+def _run_scenario(args) -> int:
+    from .scenario import load_scenario
+    from .scenario.build import run_scenario
+
+    scenario = load_scenario(args.scenario)
+    if not args.quiet:
+        print(f"phototherm {__version__}: {scenario.title or args.scenario}")
+    result, folder = run_scenario(scenario, out=args.out, device=args.device, progress=not args.quiet,
+                                  figures=False if args.no_figures else None)
+    print(result.report())
+    print(f"results written to {folder}/")
+    return EXIT_OK
+
+
+def _run_init(args) -> int:
+    from .scenario import write_template
+
+    path = write_template(args.path, overwrite=args.force)
+    print(f"wrote {path}: a commented scenario template; check it with `phototherm check {path}`")
+    return EXIT_OK
+
+
+def _run_check(args) -> int:
+    from .scenario import describe_scenario, load_scenario
+
+    scenario = load_scenario(args.scenario)
+    scenario.check_files()
+    for line in describe_scenario(scenario):
+        print(line)
+    print(f"{args.scenario}: valid")
+    return EXIT_OK
+
+
+def _run_schema(args) -> int:
+    import json
+
+    from .scenario import scenario_json_schema, write_json_schema
+
+    if args.out is None:
+        print(json.dumps(scenario_json_schema(), indent=2))
+    else:
+        print(f"wrote {write_json_schema(args.out)}")
     return EXIT_OK
 
 

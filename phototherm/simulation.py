@@ -46,7 +46,7 @@ from .bioheat import (
     ThetaStepper,
 )
 from .errors import Problem, Problems, SimulationDiverged, StabilityError
-from .io.atomic import check_destination, staged_directory
+from .io.atomic import atomic_write_text, check_destination, staged_directory
 from .progress import ProgressBar
 from .results import Result, state_field_names, write_snapshot
 
@@ -299,7 +299,7 @@ class Simulation:
         return self.stop_time / steps
 
     # -- running ---------------------------------------------------------------
-    def run(self, output=None, *, overwrite: bool = True, figures: bool = True):
+    def run(self, output=None, *, overwrite: bool = True, figures: bool = True, extra_files=None):
         """Step to ``stop_time``, running the callbacks; return the :class:`~phototherm.results.Result`.
 
         May be called again after raising ``stop_time`` to continue the run.
@@ -317,6 +317,11 @@ class Simulation:
             Replace an existing ``output`` folder.
         figures : bool
             Render PNG figures into ``output``.
+        extra_files : mapping of str to (str or callable), optional
+            Text files to add to ``output``: name -> content, or a function of
+            the :class:`~phototherm.results.Result` returning it (e.g. the
+            resolved scenario, per-structure metrics); written with the
+            results, inside the staging folder.
 
         Raises
         ------
@@ -336,6 +341,8 @@ class Simulation:
                     self._write_snapshot(time, fields)
                 self.snapshots.clear()
                 result = self._run()
+                for name, text in (extra_files or {}).items():
+                    atomic_write_text(stage / name, text(result) if callable(text) else text)
                 result.write_into(stage, figures=figures)
             finally:
                 self._stage = None
