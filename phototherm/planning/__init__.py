@@ -1,4 +1,4 @@
-"""Plan evaluation: structures and per-structure dose-volume metrics.
+"""Plan evaluation and optimisation: structures, dose-volume metrics, superposition, the optimiser.
 
 The *evaluation* stage of the pipeline (see the README's design notes): a run's
 fields (:class:`phototherm.Result`) are judged per structure (tumour, margin,
@@ -37,7 +37,10 @@ from .metrics import (
     quantity_metrics,
     volume_at_threshold,
 )
+from .objectives import METRICS, Constraint, ConstraintValue, Objective
+from .optimise import Confirmation, Fractionation, Plan, PlanResult, PlanVariables, confirm, optimise_plan
 from .structures import ROLES, Structure, margin, structures_from_labels
+from .superposition import SuperposedDose, UnitResponses
 
 __all__ = [
     "Structure",
@@ -56,4 +59,17 @@ __all__ = [
     "quantity_metrics",
     "evaluate",
     "dvh_curves",
+    "UnitResponses",
+    "SuperposedDose",
+    "Objective",
+    "Constraint",
+    "ConstraintValue",
+    "METRICS",
+    "PlanVariables",
+    "Fractionation",
+    "Plan",
+    "PlanResult",
+    "Confirmation",
+    "optimise_plan",
+    "confirm",
 ]
