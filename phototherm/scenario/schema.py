@@ -57,6 +57,7 @@ from pydantic import (
 )
 
 from ..light.laser_heating import LIGHT_METHODS
+from ..phantoms import TISSUE_DEFAULTS
 from ..simulation import STEPPERS
 from ..tissues import BUILTIN_OPTICAL_TISSUES, BUILTIN_THERMAL_TISSUES
 
@@ -118,19 +119,8 @@ FORMAT_VERSION = 1
 #: Built-in phantom types (``geometry.type``), as phototherm.phantoms.PHANTOMS names them.
 PHANTOM_TYPES = ("mouse_flank_tumour", "layered_slab", "sphere_in_block")
 
-#: Tissue names the built-in phantoms use -> (built-in thermal tissue, built-in optical tissue);
-#: a copy of phototherm.phantoms.TISSUE_DEFAULTS (the agreed API), not imported from it.
-PHANTOM_TISSUE_DEFAULTS = MappingProxyType({
-    "epidermis": ("skin", "epidermis"),
-    "dermis": ("skin", "dermis"),
-    "skin": ("skin", "dermis"),
-    "fat": ("fat", "fat"),
-    "muscle": ("muscle", "muscle"),
-    "tumour": ("tumour", "tumour"),
-    "liver": ("liver", "liver"),
-    "blood": ("blood", "blood"),
-    "water": ("water", "water"),
-})
+#: Tissue names the built-in phantoms use -> (built-in thermal tissue, built-in optical tissue).
+PHANTOM_TISSUE_DEFAULTS = TISSUE_DEFAULTS
 
 #: Quantities objectives and constraints can be evaluated on -> unit of their values.
 #: The names are those of the result fields (``time_above_s`` is the time above
