@@ -60,7 +60,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from ..errors import Problems
-from .structures import Structure
+from .structures import Structure, check_structures
 
 __all__ = [
     "Quantity",
@@ -497,7 +497,7 @@ def evaluate(
     """
     problems = Problems()
     fields, units, voxel_volume = _unpack(result_or_fields, voxel_volume, problems)
-    structures = _check_structures(structures, problems)
+    structures = check_structures(structures, problems)
     selected = _select_quantities(quantities, fields, problems)
     known = set(QUANTITIES) | (set(map(str, quantities)) if isinstance(quantities, Mapping) else set())
     levels = _select_thresholds(thresholds, known, problems)
@@ -568,7 +568,7 @@ def dvh_curves(
     """
     problems = Problems()
     fields, _, _ = _unpack(result_or_fields, None, problems, need_volume=False)
-    structures = _check_structures(structures, problems)
+    structures = check_structures(structures, problems)
     if isinstance(quantity, Quantity):
         q = quantity
     else:
@@ -696,22 +696,6 @@ def _unpack(obj, voxel_volume, problems: Problems, *, need_volume: bool = True):
                                       "the volume of one voxel [m^3] (required with a mapping of fields)"):
         problems.positive(voxel_volume, "voxel_volume", "[m^3]")
     return obj, None, voxel_volume
-
-
-def _check_structures(structures, problems: Problems) -> list[Structure]:
-    if isinstance(structures, Structure):
-        structures = [structures]
-    if not problems.check(isinstance(structures, (list, tuple)) and len(structures) > 0, "structures",
-                          structures, "a Structure or a non-empty list of Structures"):
-        return []
-    seen: set[str] = set()
-    good = []
-    for i, s in enumerate(structures):
-        if problems.check(isinstance(s, Structure), f"structures[{i}]", s, "a Structure"):
-            problems.check(s.name not in seen, f"structures[{i}].name", s.name, "a name not used by another structure")
-            seen.add(s.name)
-            good.append(s)
-    return good
 
 
 def _select_quantities(quantities, fields, problems: Problems) -> dict[str, Quantity]:

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import Problems
 
-__all__ = ["Structure", "ROLES", "structures_from_labels", "margin"]
+__all__ = ["Structure", "ROLES", "structures_from_labels", "margin", "check_structures"]
 
 #: Accepted structure roles.
 ROLES = ("target", "organ_at_risk", "other")
@@ -336,3 +336,27 @@ def _bool_mask(obj: Any, path: str, problems: Problems) -> np.ndarray | None:
     if ok:
         ok = problems.check(bool(arr.any()), path, arr, "at least one voxel set")
     return arr if ok else None
+
+
+def check_structures(structures, problems: Problems, shape=None) -> list[Structure]:
+    """The valid structures of a Structure or a non-empty list, recording every problem.
+
+    Names must be unique; with ``shape``, every mask must have that grid shape.
+    """
+    if isinstance(structures, Structure):
+        structures = [structures]
+    if not problems.check(isinstance(structures, (list, tuple)) and len(structures) > 0, "structures",
+                          structures, "a Structure or a non-empty list of Structures"):
+        return []
+    seen: set[str] = set()
+    good = []
+    for i, s in enumerate(structures):
+        if not problems.check(isinstance(s, Structure), f"structures[{i}]", s, "a Structure"):
+            continue
+        problems.check(s.name not in seen, f"structures[{i}].name", s.name, "a name not used by another structure")
+        if shape is not None:
+            problems.check(s.mask.shape == tuple(shape), f"structures[{s.name!r}].mask.shape", s.mask.shape,
+                           f"the grid shape {tuple(shape)}")
+        seen.add(s.name)
+        good.append(s)
+    return good

@@ -108,7 +108,7 @@ from ..errors import InputError, Problem, Problems
 from ..progress import ProgressBar
 from ..schedule import PowerSchedule
 from .metrics import QUANTITIES, evaluate
-from .structures import Structure
+from .structures import Structure, check_structures
 
 __all__ = [
     "UnitResponses",
@@ -417,7 +417,7 @@ class UnitResponses:
             nominal.append(p)
             problems.check(p > 0, f"model.heat_sources[{i}]({s.name})", p,
                            "a source depositing positive power at schedule level 1 [W]")
-        structures = _structure_list(structures, grid.shape, problems)
+        structures = check_structures(structures, problems, grid.shape)
         problems.positive(horizon, "horizon", "[s]")
         if dt is not None:
             problems.positive(dt, "dt", "[s]")
@@ -815,25 +815,6 @@ def _on_grid(t: float, interval: float) -> bool:
     if not math.isfinite(t):
         return False
     return abs(t / interval - round(t / interval)) <= _GRID_RTOL
-
-
-def _structure_list(structures, shape, problems: Problems) -> list[Structure]:
-    if isinstance(structures, Structure):
-        structures = [structures]
-    if not problems.check(isinstance(structures, (list, tuple)) and len(structures) > 0, "structures",
-                          structures, "a Structure or a non-empty list of Structures"):
-        return []
-    seen: set[str] = set()
-    out = []
-    for i, s in enumerate(structures):
-        if not problems.check(isinstance(s, Structure), f"structures[{i}]", s, "a Structure"):
-            continue
-        problems.check(s.name not in seen, f"structures[{i}].name", s.name, "a name not used by another structure")
-        problems.check(s.mask.shape == tuple(shape), f"structures[{s.name!r}].mask.shape", s.mask.shape,
-                       f"the grid shape {tuple(shape)}")
-        seen.add(s.name)
-        out.append(s)
-    return out
 
 
 def _with_sources(model, sources):

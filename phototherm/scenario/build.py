@@ -426,12 +426,12 @@ def _sensitizer(ps):
 
 
 def _concentration_map(ps, labels, label_of):
+    """Photosensitizer concentration [uM] per voxel: per tissue, else the default."""
+    from ..pdt import concentration_by_label
+
+    given = ps.concentration_uM or {}
     default = ps.default_concentration_uM or 0.0
-    conc = np.full(labels.shape, float(default))
-    for tissue, value in (ps.concentration_uM or {}).items():
-        if tissue in label_of:
-            conc[labels == label_of[tissue]] = value
-    return conc
+    return concentration_by_label(labels, {label: given.get(name, default) for name, label in label_of.items()})
 
 
 def _photodynamic(scenario, labels, label_of, light):
