@@ -3,6 +3,9 @@
 ``phototherm demo``  run the built-in photothermal example and write its results
 ``phototherm pdt-demo``  run the built-in PDT example (continuous vs fractionated light)
 ``phototherm run``  run a scenario file and write its results folder
+``phototherm plan``  optimise a scenario's [plan], confirm it with a full simulation, write the results
+``phototherm view``  open a results folder in an interactive 3-D window (PyVista)
+``phototherm report``  (re)write report.html and the figures of a results folder
 ``phototherm init``  write a commented scenario template
 ``phototherm check``  validate a scenario file without running it
 ``phototherm schema``  the scenario format as JSON Schema (for editors)
@@ -123,15 +126,39 @@ def _parser() -> argparse.ArgumentParser:
                     "photosensitizer, light fields, heat sources), runs it and writes the results folder: fields "
                     "(.vti, .npz), probes CSV, summary.json, structures.json (per-structure metrics), the "
                     "resolved scenario.toml and PNG figures. Write a scenario with `phototherm init`.")
-    run.add_argument("scenario", type=Path, help="scenario file (.toml)")
-    run.add_argument("--out", type=Path, default=None,
-                     help="results folder (default: the scenario's outputs.folder, relative to the file)")
-    run.add_argument("--device", choices=("auto", "cpu", "gpu"), default=None,
-                     help="compute backend (default: the scenario's numerics.device, else $PHOTOTHERM_DEVICE, "
-                          "else auto)")
-    run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    run.add_argument("--quiet", action="store_true", help="no progress bars, summary only")
+    _add_scenario_arguments(run, "scenario file (.toml)")
     run.set_defaults(run=_run_scenario)
+
+    plan = sub.add_parser(
+        "plan", help="optimise a scenario's [plan] (powers, exposure time, fractionation) and confirm it",
+        description="Chooses the power of each [[plan.sources]] entry, the exposure time and the fractionation "
+                    "within the [plan] bounds so as to maximise (or minimise) the [objective] while every "
+                    "[[constraints]] limit holds. Temperatures, doses and fluence of each candidate come from "
+                    "superposed unit responses (the Pennes equation is linear with constant properties), PDT "
+                    "quantities from the kinetics at the structures' voxels; the chosen plan is then run as a "
+                    "full simulation and predicted and simulated values are printed side by side. The results "
+                    "folder holds everything `run` writes plus plan.json; its scenario.toml is the planned "
+                    "scenario (`phototherm run` reproduces it). If no plan meets the constraints, the ones "
+                    "responsible are named and nothing is written (exit status 2).")
+    _add_scenario_arguments(plan, "scenario file (.toml) with [objective] and [plan]")
+    plan.set_defaults(run=_run_plan)
+
+    view = sub.add_parser(
+        "view", help="open a results folder in an interactive 3-D window (PyVista)",
+        description="Shows the damage isosurface, the target structure and orthogonal slices of a field of a "
+                    "results folder (fields.vti) in an interactive PyVista window; --screenshot renders to a "
+                    "PNG instead (no window).")
+    view.add_argument("results", type=Path, help="results folder written by run, plan or demo")
+    view.add_argument("--field", default="cem43_min", help="field shown on the slices (default: %(default)s)")
+    view.add_argument("--screenshot", type=Path, default=None, help="render off-screen to this PNG file")
+    view.set_defaults(run=_run_view)
+
+    report = sub.add_parser(
+        "report", help="(re)write report.html and the figures of a results folder",
+        description="Writes the PNG figures (slices with structure outlines, DVHs, probe curves, 3-D damage "
+                    "view) and a self-contained report.html into a results folder.")
+    report.add_argument("results", type=Path, help="results folder written by run, plan or demo")
+    report.set_defaults(run=_run_report)
 
     init = sub.add_parser(
         "init", help="write a commented scenario template to start from",
@@ -140,6 +167,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("path", type=Path, nargs="?", default=Path("scenario.toml"),
                       help="file to write (default: %(default)s)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument("--example", default=None, metavar="NAME",
+                      help="write a complete example scenario instead of the template: ptt_demo (the demo), "
+                           "pdt_demo (the PDT demo) or ptt_plan (a plan to optimise with `phototherm plan`)")
     init.set_defaults(run=_run_init)
 
     check = sub.add_parser(
@@ -180,6 +210,18 @@ def _parser() -> argparse.ArgumentParser:
                           description="Print what phototherm runs on; paste it into bug reports.")
     info.set_defaults(run=_run_info)
     return parser
+
+
+def _add_scenario_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """The arguments of the commands that run a scenario file (run, plan)."""
+    parser.add_argument("scenario", type=Path, help=what)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results folder (default: the scenario's outputs.folder, relative to the file)")
+    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default=None,
+                        help="compute backend (default: the scenario's numerics.device, else $PHOTOTHERM_DEVICE, "
+                             "else auto)")
+    parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures (the report keeps its tables)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars, summary only")
 
 
 def _add_device_arguments(parser: argparse.ArgumentParser) -> None:
@@ -244,7 +286,7 @@ def _run_demo(args) -> int:
     )
     say(f"grid {model.grid.shape} of {model.grid.spacing[0] * 1e3:g} mm voxels; "
         f"backend {sim.backend.name} ({sim.backend.dtype}): {sim.backend.reason}")
-    result = sim.run(output=args.out, figures=not args.no_figures)
+    result = sim.run(output=args.out, figures=not args.no_figures, report=not args.no_figures)
 
     tissues = result.metrics()["per_tissue"]
     tumour, skin = tissues["tumour"], tissues["skin"]
@@ -317,10 +359,9 @@ def _run_pdt_demo(args) -> int:
 
 
 def _run_scenario(args) -> int:
-    from .scenario import load_scenario
     from .scenario.build import run_scenario
 
-    scenario = load_scenario(args.scenario)
+    scenario = _scenario_to_run(args)
     if not args.quiet:
         print(f"phototherm {__version__}: {scenario.title or args.scenario}")
     result, folder = run_scenario(scenario, out=args.out, device=args.device, progress=not args.quiet,
@@ -330,11 +371,54 @@ def _run_scenario(args) -> int:
     return EXIT_OK
 
 
+def _scenario_to_run(args):
+    """The scenario of ``run``/``plan``, with ``--out`` checked before any work."""
+    from .io.atomic import check_destination
+    from .scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.out is not None:
+        check_destination(args.out, overwrite=scenario.outputs.overwrite, key="--out")
+    return scenario
+
+
+def _run_plan(args) -> int:
+    from .scenario.plan import plan_scenario
+
+    scenario = _scenario_to_run(args)
+    if not args.quiet:
+        print(f"phototherm {__version__}: planning {scenario.title or args.scenario}")
+    outcome = plan_scenario(scenario, out=args.out, device=args.device, progress=not args.quiet,
+                            figures=False if args.no_figures else None)
+    print(outcome.summary())
+    print(f"results of the planned treatment written to {outcome.folder}/ (plan.json, report.html; "
+          "scenario.toml is the planned scenario)")
+    return EXIT_OK
+
+
+def _run_view(args) -> int:
+    from .viz.view import view_results
+
+    view_results(args.results, field=args.field, screenshot=args.screenshot, off_screen=args.screenshot is not None)
+    if args.screenshot is not None:
+        print(f"wrote {args.screenshot}")
+    return EXIT_OK
+
+
+def _run_report(args) -> int:
+    from .viz.report import write_report
+
+    written = write_report(args.results)
+    print(f"wrote {', '.join(written)} in {args.results}/")
+    return EXIT_OK
+
+
 def _run_init(args) -> int:
     from .scenario import write_template
 
-    path = write_template(args.path, overwrite=args.force)
-    print(f"wrote {path}: a commented scenario template; check it with `phototherm check {path}`")
+    path = write_template(args.path, overwrite=args.force, example=args.example)
+    what = "a commented scenario template" if args.example is None else f"the example scenario {args.example}"
+    print(f"wrote {path}: {what}; check it with `phototherm check {path}`")
     return EXIT_OK
 
 

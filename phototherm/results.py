@@ -321,7 +321,8 @@ class Result:
 
         return to_pyvista(self.grid, self.fields)
 
-    def write(self, folder, *, overwrite: bool = True, figures: bool = True) -> Path:
+    def write(self, folder, *, overwrite: bool = True, figures: bool = True, fields=None,
+              report: bool = False) -> Path:
         """Write every output into ``folder`` atomically; see the module docstring.
 
         Parameters
@@ -332,6 +333,8 @@ class Result:
             Refuse an existing folder when False.
         figures : bool
             Also render PNG figures (matplotlib).
+        fields, report
+            See :meth:`write_into`.
 
         Returns
         -------
@@ -342,13 +345,35 @@ class Result:
 
         folder = Path(folder)
         with staged_directory(folder, overwrite=overwrite) as stage:
-            self.write_into(stage, figures=figures)
+            self.write_into(stage, figures=figures, fields=fields, report=report)
         return folder
 
-    def write_into(self, stage: Path, *, figures: bool = True) -> None:
+    def selected_fields(self, names=None) -> dict[str, np.ndarray]:
+        """The fields named in ``names`` (all when None); ``"time_above_s"`` selects the
+        time-above field whatever its threshold (``time_above_43C_s``)."""
+        if names is None:
+            return dict(self.fields)
+        wanted = set(names)
+        return {k: v for k, v in self.fields.items()
+                if k in wanted or ("time_above_s" in wanted and k.startswith("time_above_") and k.endswith("_s"))}
+
+    def write_into(self, stage: Path, *, figures: bool = True, fields=None, report: bool = False) -> None:
         """Write the outputs into an existing (staging) folder, ``summary.json`` last.
 
         Snapshots listed in ``snapshot_files`` are expected there already.
+
+        Parameters
+        ----------
+        stage : Path
+        figures : bool
+            Render PNG figures.
+        fields : sequence of str, optional
+            Field names to write to ``fields.vti`` and ``fields.npz`` (default all);
+            metrics and figures use every field regardless.
+        report : bool
+            Write ``report.html`` and its figures from the folder's files
+            (:func:`phototherm.viz.report.write_report`); ``summary.json`` is
+            written before it (the report reads it) and again after, listing it.
         """
         from .io.tables import write_json, write_npz, write_probe_csv
         from .io.vtk import write_pvd, write_vti
@@ -356,8 +381,10 @@ class Result:
         stage = Path(stage)
         written: list[str] = []
         field_data = {"phototherm_version": __version__, "time_s": repr(self.time)}
-        write_vti(stage / "fields.vti", self.grid, self.fields, units=self.units, field_data=field_data)
-        write_npz(stage / "fields.npz", self.grid, self.fields, units=self.units,
+        kept = self.selected_fields(fields)
+        units = {k: self.units[k] for k in kept}
+        write_vti(stage / "fields.vti", self.grid, kept, units=units, field_data=field_data)
+        write_npz(stage / "fields.npz", self.grid, kept, units=units,
                   metadata={"time_s": self.time, "phototherm_version": __version__})
         written += ["fields.vti", "fields.npz"]
         if self.probe_names:
@@ -389,3 +416,8 @@ class Result:
                 )
                 written.append("fluence_rate.png")
         write_json(stage / "summary.json", dict(self.summary, files=written + ["summary.json"]))
+        if report:
+            from .viz.report import write_report
+
+            written += write_report(stage, figures=figures)
+            write_json(stage / "summary.json", dict(self.summary, files=written + ["summary.json"]))

@@ -46,7 +46,7 @@ from .bioheat import (
     ThetaStepper,
 )
 from .errors import Problem, Problems, SimulationDiverged, StabilityError
-from .io.atomic import atomic_write_text, check_destination, staged_directory
+from .io.atomic import atomic_write_bytes, atomic_write_text, check_destination, staged_directory
 from .progress import ProgressBar
 from .results import Result, state_field_names, write_snapshot
 
@@ -290,7 +290,7 @@ class Simulation:
         if self.stepper_name == "explicit":
             if dt is not None and dt > limit * (1 + 1e-12):
                 raise StabilityError("time step above the explicit stability limit",
-                                     [_stability_problem(dt, self.stability)])
+                                     [stability_problem(dt, self.stability)])
             target = dt if dt is not None else EXPLICIT_SAFETY * limit
         else:
             target = dt if dt is not None else IMPLICIT_DEFAULT_MULTIPLE * limit
@@ -299,7 +299,8 @@ class Simulation:
         return self.stop_time / steps
 
     # -- running ---------------------------------------------------------------
-    def run(self, output=None, *, overwrite: bool = True, figures: bool = True, extra_files=None):
+    def run(self, output=None, *, overwrite: bool = True, figures: bool = True, extra_files=None, fields=None,
+            report: bool = False):
         """Step to ``stop_time``, running the callbacks; return the :class:`~phototherm.results.Result`.
 
         May be called again after raising ``stop_time`` to continue the run.
@@ -317,11 +318,16 @@ class Simulation:
             Replace an existing ``output`` folder.
         figures : bool
             Render PNG figures into ``output``.
-        extra_files : mapping of str to (str or callable), optional
-            Text files to add to ``output``: name -> content, or a function of
-            the :class:`~phototherm.results.Result` returning it (e.g. the
-            resolved scenario, per-structure metrics); written with the
-            results, inside the staging folder.
+        extra_files : mapping of str to (str, bytes or callable), optional
+            Files to add to ``output``: name -> content (text or bytes), or a
+            function of the :class:`~phototherm.results.Result` returning it
+            (e.g. the resolved scenario, per-structure metrics); written with
+            the results, inside the staging folder.
+        fields : sequence of str, optional
+            Names of the fields to write to ``fields.vti``/``.npz`` (default
+            all; see :meth:`Result.write_into <phototherm.results.Result.write_into>`).
+        report : bool
+            Also write ``report.html`` and its figures (:func:`phototherm.viz.report.write_report`).
 
         Raises
         ------
@@ -341,9 +347,13 @@ class Simulation:
                     self._write_snapshot(time, fields)
                 self.snapshots.clear()
                 result = self._run()
-                for name, text in (extra_files or {}).items():
-                    atomic_write_text(stage / name, text(result) if callable(text) else text)
-                result.write_into(stage, figures=figures)
+                for name, content in (extra_files or {}).items():
+                    content = content(result) if callable(content) else content
+                    if isinstance(content, bytes):
+                        atomic_write_bytes(stage / name, content)
+                    else:
+                        atomic_write_text(stage / name, content)
+                result.write_into(stage, figures=figures, fields=fields, report=report)
             finally:
                 self._stage = None
         return result
@@ -439,12 +449,16 @@ class Simulation:
         return out
 
 
-def _stability_problem(dt: float, limit) -> Problem:
+def stability_problem(dt: float, limit, path: str = "dt", implicit: str = "stepper='backward-euler'") -> Problem:
+    """The problem of an explicit step ``dt`` [s] above the stability ``limit`` (a StabilityLimit).
+
+    ``path`` and ``implicit`` say how the caller names the step and the implicit stepper.
+    """
     return Problem(
-        "dt",
+        path,
         dt,
-        f"dt <= {limit.dt:.6g} s, the explicit stability limit set by voxel {limit.index} "
-        f"({limit.tissue}); use a smaller step or stepper='backward-euler' for longer steps",
+        f"at most {limit.dt:.6g} s, the explicit stability limit set by voxel {limit.index} "
+        f"({limit.tissue}); use a smaller step or {implicit} for longer steps [s]",
     )
 
 

@@ -21,7 +21,7 @@ from ..errors import Problems
 from ..grid import Grid
 from .atomic import atomic_file, atomic_write_text
 
-__all__ = ["write_npz", "read_npz", "write_probe_csv", "write_json"]
+__all__ = ["write_npz", "read_npz", "write_probe_csv", "write_json", "json_text"]
 
 #: NPZ keys that every archive has besides its fields.
 _NPZ_REQUIRED = ("grid_shape", "grid_spacing_m", "grid_origin_m", "units")
@@ -301,11 +301,21 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     InputError
         Naming the key path of every value that has no JSON form.
     """
+    return atomic_write_text(path, json_text(obj))
+
+
+def json_text(obj: Any) -> str:
+    """``obj`` as indented JSON text ending in a newline, as :func:`write_json` writes it.
+
+    Raises
+    ------
+    InputError
+        Naming the key path of every value that has no JSON form.
+    """
     problems = Problems()
     data = _jsonable(obj, "obj", problems)
     problems.raise_if_any("cannot write JSON")
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
-    return atomic_write_text(path, text + "\n")
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _jsonable(obj: Any, where: str, problems: Problems) -> Any:

@@ -38,7 +38,7 @@ from .metrics import (
     volume_at_threshold,
 )
 from .objectives import METRICS, Constraint, ConstraintValue, Objective
-from .optimise import Confirmation, Fractionation, Plan, PlanResult, PlanVariables, confirm, optimise_plan
+from .optimise import Confirmation, Fractionation, Plan, PlanResult, PlanVariables, compare, confirm, optimise_plan
 from .structures import ROLES, Structure, margin, structures_from_labels
 from .superposition import SuperposedDose, UnitResponses
 
@@ -72,4 +72,5 @@ __all__ = [
     "Confirmation",
     "optimise_plan",
     "confirm",
+    "compare",
 ]

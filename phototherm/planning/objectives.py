@@ -133,8 +133,8 @@ def _validate_common(goal, path: str, problems: Problems, structures, quantities
     elif quantities is not None:
         nonlinear = goal.quantity in ("1O2rx", "pdt_dose", "pdt_survival", "survival")
         problems.check(goal.quantity in quantities, f"{path}.quantity", goal.quantity,
-                       ("a thermal quantity: photodynamic quantities are nonlinear in light and need a full "
-                        "simulation of every plan; available: " if nonlinear else "one of ")
+                       ("a quantity of the responses: photodynamic ones need the therapy (and the survival ones "
+                        "its survival model) in UnitResponses.compute; available: " if nonlinear else "one of ")
                        + ", ".join(quantities))
     if problems.check(goal.metric in METRICS, f"{path}.metric", goal.metric, f"one of {', '.join(METRICS)}"):
         level = goal.level

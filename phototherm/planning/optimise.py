@@ -99,6 +99,7 @@ __all__ = [
     "TIE_BREAKS",
     "optimise_plan",
     "confirm",
+    "compare",
 ]
 
 #: Ways to choose among plans with the same objective value.
@@ -233,6 +234,25 @@ class Plan:
                 changes["light"] = {**light, "source": {**light["source"], "power_W": float(power)}}
             sources.append(dataclasses.replace(source, **changes))
         return _with_sources(model, sources)
+
+    def apply_therapy(self, therapy):
+        """The photodynamic therapy with each light field's source at this plan's power and schedule.
+
+        Light fields are matched to planned sources by source name; fields of
+        sources not in the plan are kept as they are.
+        """
+        if therapy is None:
+            return None
+        schedules = self.schedules()
+        lights = []
+        for light in therapy.light:
+            name = light.source.name
+            if name in self.source_names:
+                i = self.source_names.index(name)
+                light = dataclasses.replace(light, source=dataclasses.replace(
+                    light.source, power=float(self.powers[i]), schedule=schedules[i]))
+            lights.append(light)
+        return dataclasses.replace(therapy, light=tuple(lights))
 
     def describe(self) -> dict:
         return {
@@ -1045,9 +1065,29 @@ def confirm(
     problems.check(model.grid.shape == r.model.grid.shape, "model.grid.shape", model.grid.shape,
                    f"the planning grid's shape {r.model.grid.shape}")
     problems.raise_if_any("cannot confirm the plan")
+    therapy = None if r.photodynamic is None else plan.apply_therapy(r.photodynamic.therapy)
     sim = Simulation(model, stop_time=r.horizon, dt=r.dt, stepper=r.stepper, device=r.device, dtype=r.dtype,
-                     rtol=r.rtol, num_threads=r.num_threads, progress=progress)
+                     rtol=r.rtol, num_threads=r.num_threads, progress=progress, photodynamic=therapy)
     result = sim.run(output, overwrite=overwrite, figures=figures) if output is not None else sim.run()
+    return compare(plan_result, result)
+
+
+def compare(plan_result: PlanResult, result) -> Confirmation:
+    """Predicted against simulated metrics of a plan, from a full simulation's result.
+
+    Parameters
+    ----------
+    plan_result : PlanResult
+        A feasible result of :func:`optimise_plan`.
+    result : Result
+        A full simulation of its plan on the same grid (e.g. ``phototherm
+        run`` of the planned scenario).
+
+    Returns
+    -------
+    Confirmation
+    """
+    plan, r = plan_result.plan, plan_result.responses
 
     def simulated(structure: str, quantity: str) -> np.ndarray:
         return np.asarray(result.fields[QUANTITIES[quantity].field])[r.structure(structure).mask]
@@ -1075,7 +1115,8 @@ def confirm(
             for metric in ("max", "mean"):
                 p = metric_value(predicted.structure_values(s.name, q), q, metric)
                 v = metric_value(simulated(s.name, q), q, metric)
-                rows.append(_row("structure", f"{s.name} {q} {metric}", QUANTITIES[q].unit, p, v))
+                if p is not None or v is not None:  # not modelled in this structure (NaN): no row
+                    rows.append(_row("structure", f"{s.name} {q} {metric}", QUANTITIES[q].unit, p, v))
     max_difference = {}
     for q, values in predicted.values.items():
         field_name = QUANTITIES[q].field

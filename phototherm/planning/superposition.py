@@ -60,9 +60,18 @@ Where it does not hold
 * **Temperature- or damage-dependent properties or optics** (perfusion laws
   such as Lang et al., coagulation changing scattering): not modelled by the
   engine today; any such model breaks the superposition in the same way.
-* **Photodynamic therapy**: singlet-oxygen production depends nonlinearly on
-  the fluence rate and on oxygen depletion, so [1O2]rx, PDT dose and PDT
-  survival need full simulations for every candidate plan.
+* **Photodynamic therapy** is not linear in light (oxygen depletion,
+  photobleaching), so its quantities are *not* superposed. They are computed
+  exactly instead, by integrating the PDT kinetics
+  (:func:`phototherm.pdt.kinetics.advance`) at the recorded voxels only,
+  driven by the plan's fluence rate there, ``sum_s a_s l_s(t) phi_s(x)``
+  (fluence is linear in power). This is exact because, without oxygen
+  diffusion, every voxel's kinetics depend on its own light alone and not on
+  temperature: a plan's [1O2]rx, PDT dose and surviving fractions equal those
+  of the full simulation to the kinetics tolerance. With oxygen diffusion the
+  voxels are coupled and :meth:`UnitResponses.compute` refuses the therapy.
+  The kinetics cost about ``V K`` voxel updates per plan (fewer: intervals of
+  equal light are integrated in one adaptive step).
 * Ramped schedules and switching times off the recording grid are refused
   (the step response of a ramp is not built here).
 
@@ -103,7 +112,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..backend import resolve_backend, to_host
-from ..dose import arrhenius_increment, cem43_increment
+from ..dose import arrhenius_increment, cem43_increment, combined_surviving_fraction
 from ..errors import InputError, Problem, Problems
 from ..progress import ProgressBar
 from ..schedule import PowerSchedule
@@ -123,7 +132,8 @@ __all__ = [
 
 #: Quantities (short names of :data:`phototherm.planning.QUANTITIES`) predicted by superposition.
 SUPERPOSED_QUANTITIES = ("T_max", "CEM43", "Omega", "thermal_survival", "fluence")
-#: Quantities that need full (photodynamic) simulations: nonlinear in light.
+#: Photodynamic quantities: nonlinear in light, computed by integrating the kinetics at the
+#: recorded voxels (only when :meth:`UnitResponses.compute` is given the therapy).
 NONLINEAR_QUANTITIES = ("1O2rx", "pdt_dose", "pdt_survival", "survival")
 #: Default limit on the memory of the recorded responses plus one evaluated history [bytes].
 DEFAULT_MEMORY_LIMIT = 2 * 1024**3
@@ -329,6 +339,9 @@ class UnitResponses:
         Time spent computing [s].
     """
 
+    #: Photodynamic therapy at the recorded voxels (None: thermal and light quantities only).
+    photodynamic = None
+
     def __init__(self, **attributes: Any):
         for name, value in attributes.items():
             setattr(self, name, value)
@@ -353,6 +366,7 @@ class UnitResponses:
         rtol: float | None = None,
         num_threads: int | None = None,
         progress: bool | None = None,
+        photodynamic=None,
     ) -> "UnitResponses":
         """Run the baseline and one step response per source, recording the structures' voxels.
 
@@ -388,6 +402,12 @@ class UnitResponses:
             As for :class:`~phototherm.Simulation`.
         progress : bool or None
             Progress bar over all runs (None: shown after 2 s).
+        photodynamic : PhotodynamicTherapy, optional
+            The PDT of the model (without oxygen diffusion): each of its
+            light fields must belong to the heat source of the same name. Plans
+            then also predict [1O2]rx, PDT dose and (with its survival model)
+            the PDT and combined surviving fractions, by integrating the
+            kinetics at the recorded voxels.
 
         Returns
         -------
@@ -431,6 +451,8 @@ class UnitResponses:
             m = np.asarray(mask)
             problems.check(m.dtype == np.bool_ and m.shape == grid.shape, "mask", mask,
                            f"a bool array of shape {grid.shape}")
+        if photodynamic is not None:
+            _check_photodynamic(photodynamic, model, problems)
         problems.raise_if_any("cannot compute unit responses")
 
         recorded = np.zeros(grid.shape, dtype=bool)
@@ -485,6 +507,7 @@ class UnitResponses:
             rate = getattr(s, "fluence_rate", None)
             fluence.append(None if rate is None else np.asarray(flat(rate), dtype=np.float64))
         return cls(
+            photodynamic=None if photodynamic is None else _RecordedTherapy.at(photodynamic, model, flat),
             model=model,
             structures=tuple(structures),
             voxels=voxels,
@@ -540,10 +563,15 @@ class UnitResponses:
         return self._columns[name]
 
     def available_quantities(self) -> tuple[str, ...]:
-        """Quantity short names this object can predict (fluence only with laser sources)."""
+        """Quantity short names this object can predict (fluence only with laser sources; PDT
+        quantities only with the therapy, the survival ones only with its survival model)."""
         q = ["T_max", "CEM43", "Omega", "thermal_survival"]
         if any(f is not None for f in self.fluence_rates):
             q.append("fluence")
+        if self.photodynamic is not None:
+            q += ["1O2rx", "pdt_dose"]
+            if self.photodynamic.d0 is not None:
+                q += ["pdt_survival", "survival"]
         return tuple(q)
 
     def default_on_intervals(self) -> list[list[tuple[float, float, float]]]:
@@ -704,9 +732,10 @@ class UnitResponses:
         problems = Problems()
         names = [quantities] if isinstance(quantities, str) else list(quantities)
         for i, q in enumerate(names):
-            if q in NONLINEAR_QUANTITIES:
-                problems.add(f"quantities[{i}]", q, "a thermal quantity: photodynamic quantities are nonlinear in "
-                             "light and need a full simulation for every plan")
+            if q in NONLINEAR_QUANTITIES and q not in available:
+                problems.add(f"quantities[{i}]", q, "a quantity of these responses: photodynamic quantities need "
+                             "UnitResponses.compute(..., photodynamic=therapy)"
+                             + (" with a survival model" if "1O2rx" in available else ""))
             else:
                 problems.check(q in available, f"quantities[{i}]", q, f"one of {', '.join(available)}")
         problems.raise_if_any("cannot predict these quantities by superposition")
@@ -722,6 +751,7 @@ class UnitResponses:
             voxels=self.voxels[keep], baseline=self.baseline[:, keep], responses=self.responses[:, :, keep],
             fluence_rates=[None if f is None else f[keep] for f in self.fluence_rates],
             has_damage_model=self.has_damage_model[keep], ln_A=self.ln_A[keep], Ea_over_R=self.Ea_over_R[keep],
+            photodynamic=None if self.photodynamic is None else self.photodynamic.subset(keep),
         )
         return UnitResponses(**attributes)
 
@@ -729,7 +759,7 @@ class UnitResponses:
         """The dose of a validated plan; ``columns`` optionally limits each quantity to some columns
         (the others are NaN)."""
         values: dict[str, np.ndarray] = {}
-        thermal = [q for q in wanted if q != "fluence"]
+        thermal = [q for q in wanted if q not in ("fluence", "1O2rx", "pdt_dose", "pdt_survival")]
         T = self._history(scales, intervals) if thermal else None
         n = self.voxels.size
 
@@ -746,7 +776,7 @@ class UnitResponses:
         if "CEM43" in wanted:
             values["CEM43"] = on("CEM43", lambda T, cols=None: self._integrate(
                 T, lambda a, b: cem43_increment(a, b, self.interval)))
-        if "Omega" in wanted or "thermal_survival" in wanted:
+        if "Omega" in wanted or "thermal_survival" in wanted or "survival" in wanted:
             def omega_of(T, cols=None):
                 damaged = self.has_damage_model if cols is None else self.has_damage_model[cols]
                 ln_A = self.ln_A if cols is None else self.ln_A[cols]
@@ -760,8 +790,20 @@ class UnitResponses:
 
             if "Omega" in wanted:
                 values["Omega"] = on("Omega", omega_of)
-            if "thermal_survival" in wanted:
-                values["thermal_survival"] = np.exp(-on("thermal_survival", omega_of))
+            if "thermal_survival" in wanted or "survival" in wanted:
+                thermal_survival = np.exp(-on("thermal_survival", omega_of))
+                if "thermal_survival" in wanted:
+                    values["thermal_survival"] = thermal_survival
+        pdt_wanted = [q for q in ("1O2rx", "pdt_dose", "pdt_survival", "survival") if q in wanted]
+        if pdt_wanted:
+            cols = None
+            if columns is not None:
+                parts = [columns.get(q) for q in pdt_wanted]
+                cols = None if any(c is None for c in parts) else np.unique(np.concatenate(parts))
+            pdt = self.photodynamic.evaluate(scales, intervals, self.interval, self.n_samples - 1, cols)
+            values.update({q: pdt[q] for q in ("1O2rx", "pdt_dose", "pdt_survival") if q in wanted})
+            if "survival" in wanted:
+                values["survival"] = combined_surviving_fraction(thermal_survival, pdt["pdt_survival"])
         if "fluence" in wanted:
             fluence = np.zeros(self.voxels.size)
             for a, ivs, rate in zip(scales, intervals, self.fluence_rates):
@@ -850,3 +892,114 @@ def _record_run(model, horizon, dt, steps, record_every, voxels, settings, bar) 
     if sim.iteration != steps or abs(sim.dt - dt) > 1e-12 * dt:  # the engine kept our step
         raise RuntimeError(f"unit-response run took {sim.iteration} steps of {sim.dt!r} s, expected {steps} of {dt!r}")
     return np.asarray(to_host(out), dtype=np.float64)
+
+
+# -- photodynamic therapy at the recorded voxels -----------------------------------------------
+def _check_photodynamic(therapy, model, problems: Problems) -> None:
+    """The therapy can be evaluated voxel by voxel, its light fields belonging to the model's sources."""
+    from ..pdt import PhotodynamicTherapy
+
+    if not problems.check(isinstance(therapy, PhotodynamicTherapy), "photodynamic", type(therapy).__name__,
+                          "a PhotodynamicTherapy"):
+        return
+    therapy.validate(model.grid, "photodynamic", problems)
+    problems.check(therapy.oxygen_diffusivity is None, "photodynamic.oxygen_diffusivity", therapy.oxygen_diffusivity,
+                   "None: with oxygen diffusion the voxels' kinetics are coupled, so plans cannot be evaluated at "
+                   "the recorded voxels alone; plan without it and check the plan with a full simulation")
+    names = [s.name for s in model.heat_sources]
+    for i, light in enumerate(therapy.light):
+        name = getattr(getattr(light, "source", None), "name", None)
+        problems.check(name in names, f"photodynamic.light[{i}].source.name", name,
+                       f"the name of a heat source of the model ({', '.join(names)}): its power and schedule drive "
+                       "the kinetics")
+
+
+@dataclass(frozen=True, eq=False)
+class _RecordedTherapy:
+    """A PDT therapy restricted to the recorded voxels (columns), per planned source.
+
+    ``unit_rates[s]`` is the fluence rate of model source ``s`` at its nominal
+    power [W/m^2] (None for sources that do not excite the sensitizer).
+    """
+
+    therapy: Any
+    sensitizer: Any
+    s0: np.ndarray
+    oxygen: np.ndarray
+    unit_rates: tuple
+    d0: np.ndarray | None
+    rtol: float
+    extinction: float
+    wavelength: float
+
+    @classmethod
+    def at(cls, therapy, model, flat) -> "_RecordedTherapy":
+        from ..pdt.treatment import DEFAULT_RTOL
+
+        by_name = {light.source.name: light for light in therapy.light}
+        rates = []
+        for source in model.heat_sources:
+            light = by_name.get(source.name)
+            rates.append(None if light is None else
+                         flat(np.asarray(light.fluence_rate_per_W, dtype=np.float64)) * float(light.source.power))
+        s = therapy.sensitizer
+        oxygen = s.oxygen_initial if therapy.oxygen_uM is None else therapy.oxygen_uM
+        n = flat(np.zeros(model.grid.shape)).size
+
+        def column(value):
+            a = np.asarray(value, dtype=np.float64)
+            return np.full(n, float(a)) if a.ndim == 0 else flat(a).astype(np.float64)
+
+        survival = therapy.survival
+        return cls(therapy, s, column(therapy.concentration_uM), column(oxygen), tuple(rates),
+                   None if survival is None else column(survival.d0_uM),
+                   therapy.rtol if therapy.rtol is not None else DEFAULT_RTOL["float64"],
+                   s.extinction_at(therapy.wavelength), therapy.wavelength)
+
+    def subset(self, keep: np.ndarray) -> "_RecordedTherapy":
+        return dataclasses.replace(
+            self, s0=self.s0[keep], oxygen=self.oxygen[keep], d0=None if self.d0 is None else self.d0[keep],
+            unit_rates=tuple(None if r is None else r[keep] for r in self.unit_rates))
+
+    def evaluate(self, scales, intervals, tau: float, K: int, cols=None) -> dict[str, np.ndarray]:
+        """[1O2]rx [uM], PDT dose [1/m^3] and PDT surviving fraction at every column (NaN outside ``cols``).
+
+        The light of source ``s`` over recording interval ``k`` is
+        ``scales[s] x level`` when one of its on-intervals covers it (on/off
+        times lie on the recording grid); runs of intervals with the same light
+        are integrated by one adaptive call of the kinetics.
+        """
+        from ..pdt.kinetics import PDTState, advance
+
+        n = self.s0.size
+        take = slice(None) if cols is None else cols
+        levels = np.zeros((len(scales), K))
+        for s, (a, ivs) in enumerate(zip(scales, intervals)):
+            if self.unit_rates[s] is None:
+                continue
+            for j_on, j_off, level in ivs:
+                levels[s, j_on:K if j_off is None else j_off] += a * level
+        state = PDTState.initial(self.s0[take].shape, s0=self.s0[take], oxygen=self.oxygen[take])
+        k = 0
+        while k < K:
+            end = k + 1
+            while end < K and np.array_equal(levels[:, end], levels[:, k]):
+                end += 1
+            rate = np.zeros(state.s0.shape)
+            for s, rates in enumerate(self.unit_rates):
+                if rates is not None and levels[s, k] != 0.0:
+                    rate += levels[s, k] * rates[take]
+            advance(state, rate, (end - k) * tau, self.sensitizer, rtol=self.rtol, extinction=self.extinction,
+                    wavelength=self.wavelength, validate=False)
+            k = end
+
+        def full(values):
+            out = np.full(n, np.nan)
+            out[take] = values
+            return out
+
+        rx = full(state.singlet_oxygen_reacted)
+        out = {"1O2rx": rx, "pdt_dose": full(state.pdt_dose)}
+        if self.d0 is not None:
+            out["pdt_survival"] = np.exp(-rx / self.d0)
+        return out

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import Problems
 
-__all__ = ["BuiltScenario", "build_scenario", "run_scenario", "structure_metrics"]
+__all__ = ["BuiltScenario", "build_scenario", "run_scenario", "run_built", "structure_metrics"]
 
 _MM, _NM = 1e-3, 1e-9
 
@@ -72,6 +72,19 @@ class BuiltScenario:
             options["progress"] = progress
         return Simulation(self.model, photodynamic=self.photodynamic, **options)
 
+    def with_plan(self, plan, planned_scenario) -> "BuiltScenario":
+        """The same objects with each source at ``plan``'s power and schedule (light fields reused).
+
+        Parameters
+        ----------
+        plan : phototherm.planning.Plan
+        planned_scenario : Scenario
+            The scenario the plan gives (:func:`phototherm.scenario.plan.apply_plan`).
+        """
+        return dataclasses.replace(self, scenario=planned_scenario, model=plan.apply(self.model),
+                                   photodynamic=plan.apply_therapy(self.photodynamic),
+                                   simulation_options=dict(self.simulation_options))
+
 
 def build_scenario(scenario, *, device=None, dtype=None, progress=None) -> BuiltScenario:
     """Build the engine objects of a validated :class:`~phototherm.scenario.Scenario`.
@@ -94,23 +107,45 @@ def build_scenario(scenario, *, device=None, dtype=None, progress=None) -> Built
     from ..bioheat import BoundaryConditions, PennesModel, VascularShutdown, steady_state_temperature
     from ..tissues import Blood, ThermalProperties
 
+    from ..backend import resolve_backend
+    from ..errors import DeviceUnavailableError, InputError, Problem, StabilityError
+    from ..simulation import stability_problem
+
     scenario.check_files()
     num = scenario.numerics
+    device_key = "device" if device is not None else "numerics.device"
     device = device if device is not None else num.device
     dtype = dtype if dtype is not None else num.dtype
+    try:
+        resolve_backend(device, dtype)
+    except DeviceUnavailableError as exc:
+        raise InputError("invalid scenario", [Problem(device_key, device, f"a usable device: {exc}")]) from None
     grid, labels, names, structures = _geometry(scenario)
     label_of = {name: label for label, name in names.items()}
+    problems = Problems()
+    for i, spec in enumerate(scenario.nanoparticles):
+        tissues = spec.distribution.tissues
+        if tissues and not np.isin(labels, [label_of[t] for t in tissues if t in label_of]).any():
+            problems.add(f"nanoparticles[{i}].distribution.tissues", tissues,
+                         "tissues holding at least one voxel at this spacing (a layer thinner than a voxel holds "
+                         "none)")
+    problems.raise_if_any("invalid scenario")
 
     thermal = {label: _thermal_tissue(scenario, name) for label, name in names.items()}
     properties = ThermalProperties(grid, labels, thermal)
-    light = _light_fields(scenario, grid, labels, label_of, structures, device, dtype, progress)
-    photodynamic = _photodynamic(scenario, labels, label_of, light)
-
     bio = scenario.bioheat
     blood = Blood(**{k: v for k, v in (("density", bio.blood_density_kg_per_m3),
                                        ("specific_heat", bio.blood_specific_heat_J_per_kg_per_K)) if v is not None})
     boundaries = BoundaryConditions(**{face: _boundary(scenario.boundaries.face(face)) for face in
                                        ("x_min", "x_max", "y_min", "y_max", "z_min", "z_max")})
+    if num.stepper == "explicit" and num.dt_s is not None:
+        limit = PennesModel(grid, properties, boundaries=boundaries, blood=blood).stability_limit()
+        if num.dt_s > limit.dt * (1 + 1e-12):
+            raise StabilityError("invalid scenario", [stability_problem(
+                num.dt_s, limit, "numerics.dt_s", 'stepper = "backward-euler" or "crank-nicolson"')])
+    light = _light_fields(scenario, grid, labels, label_of, structures, device, dtype, progress)
+    photodynamic = _photodynamic(scenario, labels, label_of, light)
+
     shutdown = None
     if bio.vascular_shutdown is not None:
         vs = bio.vascular_shutdown
@@ -161,12 +196,31 @@ def run_scenario(scenario, *, out=None, device=None, progress=None, figures=None
     folder = Path(out) if out is not None else Path(scenario.resolve_path(scenario.outputs.folder))
     check_destination(folder, overwrite=scenario.outputs.overwrite, key="outputs.folder")
     built = build_scenario(scenario, device=device, progress=progress)
+    return run_built(built, folder, progress=progress, figures=figures), folder
+
+
+def run_built(built: BuiltScenario, folder, *, progress=None, figures=None, extra_files=None):
+    """Run a built scenario and write its results folder (atomically).
+
+    Besides the simulation's outputs the folder holds ``scenario.toml`` (the
+    scenario run), ``structures.json`` (per-structure metrics, and the
+    objective and constraints judged on the result) and ``structures.npz``
+    (the structure masks), plus ``extra_files``; ``outputs.fields`` selects
+    the fields written and ``outputs.report`` adds ``report.html``.
+
+    Returns
+    -------
+    Result
+    """
+    scenario = built.scenario
     sim = built.simulation(progress=progress)
     figures = scenario.outputs.figures if figures is None else figures
-    result = sim.run(output=folder, overwrite=scenario.outputs.overwrite, figures=figures,
-                     extra_files={"scenario.toml": scenario.to_toml(),
-                                  "structures.json": lambda r: _structure_metrics_json(built, r)})
-    return result, folder
+    files = {"scenario.toml": scenario.to_toml(),
+             "structures.json": lambda r: _structure_metrics_json(built, r),
+             "structures.npz": lambda r: _structure_masks_npz(built)}
+    files.update(extra_files or {})
+    return sim.run(output=folder, overwrite=scenario.outputs.overwrite, figures=figures, extra_files=files,
+                   fields=scenario.outputs.fields, report=scenario.outputs.report)
 
 
 def structure_metrics(built: BuiltScenario, result) -> dict:
@@ -178,10 +232,26 @@ def structure_metrics(built: BuiltScenario, result) -> dict:
 
 
 def _structure_metrics_json(built, result) -> str:
+    from ..io.tables import json_text
+    from .plan import goal_report
+
+    return json_text({"units_note": "each quantity lists its unit; volumes in mm^3",
+                      "structures": structure_metrics(built, result),
+                      "goals": goal_report(built.scenario, built.structures, result)})
+
+
+def _structure_masks_npz(built) -> bytes:
+    """The structure masks (grid shape, C order) and their roles, as NPZ bytes."""
+    import io
     import json
 
-    return json.dumps({"units_note": "each quantity lists its unit; volumes in mm^3",
-                       "structures": structure_metrics(built, result)}, indent=2, allow_nan=False) + "\n"
+    from .plan import structure_roles
+
+    roles = structure_roles(built.scenario)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, roles_json=np.array(json.dumps({n: roles.get(n, "other") for n in built.structures})),
+                        **{name: np.asarray(mask, dtype=bool) for name, mask in built.structures.items()})
+    return buffer.getvalue()
 
 
 # -- geometry ---------------------------------------------------------------------------
@@ -305,6 +375,7 @@ def _optical_tissue(scenario, name):
 
 # -- light ---------------------------------------------------------------------------------
 def _light_fields(scenario, grid, labels, label_of, structures, device, dtype, progress):
+    from ..errors import InputError, Problem, SolverDidNotConverge
     from ..light import OpticalMedium, compute_light_fields
 
     fields = [None] * len(scenario.sources)
@@ -326,7 +397,13 @@ def _light_fields(scenario, grid, labels, label_of, structures, device, dtype, p
             options.update({k: v for k, v in (("rtol", spec.diffusion_rtol),
                                               ("max_iterations", spec.diffusion_max_iterations),
                                               ("supersampling", spec.supersampling)) if v is not None})
-        for i, light in zip(indices, compute_light_fields(medium, sources, **options)):
+        try:
+            computed = compute_light_fields(medium, sources, **options)
+        except SolverDidNotConverge as exc:
+            raise InputError("light solve did not converge", [Problem(
+                "light.diffusion_max_iterations", spec.diffusion_max_iterations,
+                f"more iterations, or a looser light.diffusion_rtol: {exc}")]) from None
+        for i, light in zip(indices, computed):
             fields[i] = light
     return fields
 
@@ -438,11 +515,12 @@ def _photodynamic(scenario, labels, label_of, light):
     ps = scenario.photosensitizer
     if ps is None:
         return None
-    from ..pdt import PhotodynamicTherapy
+    from ..pdt import PhotodynamicTherapy, SingletOxygenSurvival
 
     sensitizer = _sensitizer(ps)
     lit = [f for f in light if any(abs(f.source.wavelength - w) <= 1e-9 for w in sensitizer.wavelengths)]
     if not lit:
         return None
     return PhotodynamicTherapy(sensitizer, concentration_uM=_concentration_map(ps, labels, label_of), light=lit,
-                               rtol=ps.rtol)
+                               rtol=ps.rtol,
+                               survival=None if ps.d0_uM is None else SingletOxygenSurvival(ps.d0_uM, "scenario: photosensitizer.d0_uM"))

@@ -8,13 +8,21 @@ found in a :class:`~phototherm.errors.Problems`:
   the spacing (at least 8 voxels per axis, at most 5 mm, at least 1 um: a
   unit mistake, with a hint), at most 2^30 voxels;
 * geometry: layers thinner than the block, tumour or sphere inside it, phantom tissue
-  names, mesh files and tags;
+  names, a phantom size not given in metres, mesh files and tags;
+* mesh files (:func:`check_files`, which reads them): files that exist, units the
+  reader knows, tetrahedra and a tissue for every cell tag of the volume mesh, a grid
+  from the meshes' bounding box that is plausible (else a hint at ``mesh_units``),
+  sources and probes inside that box;
 * tissues: names that belong to the geometry (with close matches), one
   thermal base, IT'IS names, paired keys; every tissue of the geometry has
   thermal and optical properties;
 * nanoparticles, photosensitizer, sources: sizes in the models' ranges,
-  exactly one concentration / power, wavelengths inside the data, source
+  exactly one concentration / power, wavelengths inside the data, powers and
+  irradiances of plausible size (milliwatts written as watts), source
   positions inside (or on) the grid, a source at the sensitizer's wavelength;
+  a source that failed validation still gets these value checks;
+* temperatures (bioheat, boundaries, time-above threshold) in degrees Celsius,
+  not kelvin;
 * numerics: a step no longer than the run and giving at most 1e8 steps, an
   explicit step below the stability limit of the tissues, solver tolerances
   float32 can reach, Monte Carlo photons >= batches;
@@ -38,7 +46,9 @@ from pydantic import TypeAdapter, ValidationError
 from ..errors import Problems
 from .errors import NOT_GIVEN, did_you_mean, format_path
 from .schema import (
+    FACE_NAMES,
     PDT_OUTPUT_FIELDS,
+    PDT_QUANTITIES,
     PHANTOM_TISSUE_DEFAULTS,
     CollimatedBeamSource,
     ConstantSchedule,
@@ -70,6 +80,10 @@ __all__ = [
     "MAX_PLAUSIBLE_SPACING_MM",
     "MIN_PLAUSIBLE_SPACING_MM",
     "MAX_VOXELS",
+    "MIN_PLAUSIBLE_BLOCK_MM",
+    "MAX_PLAUSIBLE_POWER_W",
+    "MAX_PLAUSIBLE_IRRADIANCE_W_PER_CM2",
+    "MAX_PLAUSIBLE_TEMPERATURE_C",
     "TISSUE_WAVELENGTH_RANGE_NM",
 ]
 
@@ -79,12 +93,20 @@ MIN_VOXELS_PER_AXIS = 8
 MAX_PLAUSIBLE_SPACING_MM = 5.0
 #: A voxel smaller than this [mm] (1 um) is likely a length given in metres.
 MIN_PLAUSIBLE_SPACING_MM = 1e-3
+#: A built-in phantom smaller than this along an axis [mm] is taken as a size given in metres.
+MIN_PLAUSIBLE_BLOCK_MM = 1.0
 #: Largest grid accepted (phototherm.phantoms.MAX_VOXELS).
 MAX_VOXELS = 2**30
 #: Wavelengths the tissue optical data cover [nm] (phototherm.tissues.spectra.WAVELENGTH_RANGE).
 TISSUE_WAVELENGTH_RANGE_NM = (400.0, 1100.0)
 #: Gold data (Johnson & Christy) [nm]; a calibrated rod's peak must lie where the search runs (450 nm up).
 ROD_PEAK_RANGE_NM = (450.0, 1937.0)
+#: A source power above this [W] is taken as a unit mistake (milliwatts written as watts).
+MAX_PLAUSIBLE_POWER_W = 100.0
+#: An irradiance above this [W/cm^2] is taken as milliwatts per cm^2 written as watts.
+MAX_PLAUSIBLE_IRRADIANCE_W_PER_CM2 = 100.0
+#: Temperatures above this [degC] are taken as kelvin written as degrees Celsius.
+MAX_PLAUSIBLE_TEMPERATURE_C = 200.0
 _SIZE_RTOL = 1e-6
 _ON_FACE_RTOL = 1e-9
 
@@ -97,13 +119,15 @@ class ScenarioParts:
     check that needs a failed section is skipped, the others run.
     """
 
-    _LISTS = ("nanoparticles", "sources", "structures", "objectives", "constraints")
+    _LISTS = ("nanoparticles", "sources", "structures", "constraints")
 
     def __init__(self, data: dict) -> None:
         self.raw = data if isinstance(data, dict) else {}
         self._sections: dict[str, Any] = {}
         self._items: dict[str, dict[int, Any]] = {}
         self._complete: set[str] = set()
+        self._failed: dict[str, dict[int, dict]] = {}
+        self._item_types: dict[str, Any] = {}
         dummy = Scenario.model_construct()
         validator = Scenario.__pydantic_validator__
         for name, info in Scenario.model_fields.items():
@@ -120,6 +144,8 @@ class ScenarioParts:
                     except ValidationError:
                         pass
                 self._items[name] = good
+                self._failed[name] = {i: v for i, v in enumerate(values) if i not in good and isinstance(v, dict)}
+                self._item_types[name] = item_type
                 if name in self.raw or not info.is_required():
                     try:
                         validator.validate_assignment(dummy, name, values)
@@ -155,6 +181,19 @@ class ScenarioParts:
             return []
         return [v.get(key) for v in values if isinstance(v, dict) and isinstance(v.get(key), str)]
 
+    def failed_items(self, name: str) -> list[tuple[int, dict[str, Any]]]:
+        """Items of a list section that failed validation, each with the fields that validate on their own.
+
+        Lets a check run on the sound fields of an item that another mistake made invalid (a
+        source with a negative power still gets its wavelength checked). Returns ``(index,
+        {key: validated value})`` pairs; an item whose model cannot be told (unknown ``type``) has
+        no fields.
+        """
+        out = []
+        for i, raw in sorted(self._failed.get(name, {}).items()):
+            out.append((i, _sound_fields(self._item_types[name], raw)))
+        return out
+
 
 class _Whole:
     """The same interface over a validated Scenario."""
@@ -177,6 +216,9 @@ class _Whole:
     def raw_names(self, name: str, key: str = "name") -> list[str]:
         return [getattr(v, key) for v in getattr(self.scenario, name)]
 
+    def failed_items(self, name: str) -> list[tuple[int, dict[str, Any]]]:
+        return []
+
 
 def _list_item_type(annotation: Any) -> Any:
     import typing
@@ -185,6 +227,46 @@ def _list_item_type(annotation: Any) -> Any:
     while typing.get_origin(tp) is typing.Annotated:
         tp = typing.get_args(tp)[0]
     return typing.get_args(tp)[0]
+
+
+def _item_model(item_type: Any, raw: dict) -> Any:
+    """The model class of a list item: the member of a tagged union its ``type`` names, or None."""
+    import typing
+
+    from pydantic import BaseModel
+
+    tp = item_type
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    members = typing.get_args(tp) if typing.get_origin(tp) is typing.Union else (tp,)
+    for member in members:
+        if not (isinstance(member, type) and issubclass(member, BaseModel)):
+            continue
+        field = member.model_fields.get("type")
+        if field is None:
+            return member if len(members) == 1 else None
+        if raw.get("type") in typing.get_args(field.annotation):
+            return member
+    return None
+
+
+def _sound_fields(item_type: Any, raw: dict) -> dict[str, Any]:
+    """``{key: validated value}`` for each key of ``raw`` that validates on its own."""
+    model = _item_model(item_type, raw)
+    if model is None:
+        return {}
+    dummy = model.model_construct()
+    validator = model.__pydantic_validator__
+    out = {}
+    for key, value in raw.items():
+        if key not in model.model_fields:
+            continue
+        try:
+            validator.validate_assignment(dummy, key, value)
+        except ValidationError:
+            continue
+        out[key] = getattr(dummy, key)
+    return out
 
 
 def _view(target) -> Any:
@@ -269,6 +351,8 @@ def check_scenario(target, problems: Problems | None = None) -> Problems:
     p = _view(target)
     grid, geometry = p.section("grid"), p.section("geometry")
     box = grid_box_mm(geometry, grid) if geometry is not None else None
+    if box is not None and not _check_block_size(geometry, box, problems):
+        box = None  # a size in the wrong unit: checks against the box would only repeat it
     tissues_present = geometry_tissues(geometry) if geometry is not None else None
     _check_grid(grid, geometry, box, problems)
     if geometry is not None:
@@ -288,20 +372,217 @@ def check_scenario(target, problems: Problems | None = None) -> Problems:
     return problems
 
 
-def check_files(target, base_dir, problems: Problems) -> None:
-    """Record a problem for every mesh file named in the scenario that does not exist under ``base_dir``."""
+def check_files(target, base_dir, problems: Problems, *, unreadable: bool = False) -> None:
+    """Record every problem with the mesh files a scenario names, found by reading them.
+
+    A file that does not exist under ``base_dir``, a ``mesh_units`` the reader does not know,
+    and, for files that can be read: a volume mesh without tetrahedra, a cell tag without a
+    tissue in ``geometry.tags`` (or no tag array); where the grid takes its extent from the
+    meshes' bounding box, a grid that a wrong ``mesh_units`` or ``spacing_mm`` makes
+    implausible, and sources, probes or particle clouds outside that box.
+
+    Parameters
+    ----------
+    target : Scenario or ScenarioParts
+    base_dir : path
+        Folder relative file names are taken from.
+    problems : Problems
+        Collector the problems are added to.
+    unreadable : bool
+        Also report a file that exists but cannot be read as a mesh. Off by default: a
+        scenario may be loaded before its meshes are written; building it reads them.
+    """
     p = _view(target)
     geometry = p.section("geometry")
     if not isinstance(geometry, MeshGeometry):
         return
+    from ..io.meshes import LENGTH_UNITS
+
     base = Path(base_dir) if base_dir is not None else Path.cwd()
-    named = [("geometry.file", geometry.file)] if geometry.file else []
-    named += [(f"geometry.surfaces[{i}].file", s.file) for i, s in enumerate(geometry.surfaces)]
-    for path, name in named:
+    # (key path, file name, key path of its unit, unit, is the volume mesh)
+    named = [("geometry.file", geometry.file, "geometry.mesh_units", geometry.mesh_units, True)] \
+        if geometry.file else []
+    for i, surface in enumerate(geometry.surfaces):
+        units_path = f"geometry.surfaces[{i}].mesh_units" if surface.mesh_units else "geometry.mesh_units"
+        named.append((f"geometry.surfaces[{i}].file", surface.file, units_path,
+                      surface.mesh_units or geometry.mesh_units, False))
+    usable = True
+    for path, name, _, _, _ in named:
         file = Path(name) if Path(name).is_absolute() else base / name
         if not file.is_file():
+            usable = False
             problems.add(path, name, f"an existing mesh file (looked for {file}; paths are relative to the "
                                      "scenario file)")
+    unknown_units = {units_path: units for _, _, units_path, units, _ in named if units not in LENGTH_UNITS}
+    for units_path, units in unknown_units.items():
+        usable = False
+        problems.add(units_path, units, f"a length unit the mesh reader knows: one of "
+                                        f"{', '.join(repr(u) for u in LENGTH_UNITS)}")
+    if not usable:
+        return
+    facts = []
+    for path, name, _, units, volume in named:
+        file = Path(name) if Path(name).is_absolute() else base / name
+        fact = _mesh_facts(file, units, geometry.tag_field if volume else None, volume)
+        if fact["unreadable"] and not unreadable:
+            usable = False
+            continue
+        if fact["error"] is not None:
+            problems.add(path, name, f"a mesh file phototherm can use: {fact['error']}")
+            usable = False
+            continue
+        if volume:
+            _check_mesh_tags(geometry, fact, problems)
+        facts.append(fact)
+    if not usable:
+        return
+    lo = [min(f["lo_mm"][d] for f in facts) for d in range(3)]
+    hi = [max(f["hi_mm"][d] for f in facts) for d in range(3)]
+    grid = p.section("grid")
+    if grid is None:
+        return
+    # a wrong unit is reported where the first file's unit is set
+    units_path, units = named[0][2], named[0][3]
+    hint = _units_hint(lo, hi, units, LENGTH_UNITS)
+    if grid.size_mm is not None:
+        box = grid_box_mm(geometry, grid)
+        origin, size = box
+        if hint:
+            problems.add(units_path, units,
+                         f"the unit of the mesh coordinates: read in {units} the mesh spans "
+                         f"{_span_text(lo, hi)}, the grid {_box_text(box)}{hint}")
+        elif not all(lo[d] < origin[d] + size[d] and hi[d] > origin[d] for d in range(3)):
+            problems.add("grid.origin_mm", list(origin),
+                         f"a grid overlapping the mesh: the grid covers {_box_text(box)}, the mesh spans "
+                         f"{_span_text(lo, hi)} [mm]")
+        return
+    spacing = list(grid.spacing_mm)
+    if max(spacing) > MAX_PLAUSIBLE_SPACING_MM or min(spacing) < MIN_PLAUSIBLE_SPACING_MM:
+        return  # reported by the grid check
+    counts = [max(1, math.ceil((hi[d] - lo[d]) / spacing[d] - 1e-9)) for d in range(3)]
+    total = math.prod(counts)
+    if min(counts) < MIN_VOXELS_PER_AXIS or total > MAX_VOXELS:
+        what = (f"{' x '.join(str(c) for c in counts)} voxels of {_fmt(max(spacing))} mm for a mesh spanning "
+                f"{_span_text(lo, hi)}")
+        if hint:
+            problems.add(units_path, units,
+                         f"the unit of the mesh coordinates: read in {units} they give a grid of "
+                         f"{what}{hint}")
+        else:
+            problems.add("grid.spacing_mm", spacing[0] if len(set(spacing)) == 1 else spacing,
+                         f"a voxel size giving at least {MIN_VOXELS_PER_AXIS} voxels along each axis and at most "
+                         f"{MAX_VOXELS} in all: this gives {what} (spacing_mm is in millimetres)")
+        return
+    box = (tuple(lo), tuple(c * h for c, h in zip(counts, spacing)))
+    _check_positions(p, box, problems)
+
+
+def _span_text(lo, hi) -> str:
+    return ", ".join(f"{a} {_fmt(a0)}..{_fmt(a1)}" for a, a0, a1 in zip("xyz", lo, hi)) + " mm"
+
+
+def _units_hint(lo, hi, units: str, known) -> str:
+    """``"; if its coordinates are in mm, write mesh_units = "mm""`` when another unit gives a plausible body
+    part (largest extent 1-1000 mm) and this one does not, else ``""``."""
+    extent_mm = max(b - a for a, b in zip(lo, hi))
+    if 1.0 <= extent_mm <= 1000.0 or extent_mm <= 0:
+        return ""
+    raw = extent_mm / (known[units] * 1e3)  # the extent in the file's own numbers
+    for other in known:
+        if other != units and 1.0 <= raw * known[other] * 1e3 <= 1000.0:
+            return (f"; if its coordinates are in {other} (it would span {_fmt(raw * known[other] * 1e3)} mm), write "
+                    f"mesh_units = \"{other}\"")
+    return ""
+
+
+_MESH_FACTS: dict[tuple, dict] = {}
+
+
+def _mesh_facts(file: Path, units: str, tag_field: str | None, volume: bool) -> dict:
+    """Bounding box [mm] and cell tags of a mesh file, or the reason it cannot be used (memoised per file
+    version: the scenario loader and the builder both ask)."""
+    stat = file.stat()
+    key = (str(file.resolve()), stat.st_mtime_ns, stat.st_size, units, tag_field, volume)
+    if key not in _MESH_FACTS:
+        _MESH_FACTS[key] = _read_mesh_facts(file, units, tag_field, volume)
+    return _MESH_FACTS[key]
+
+
+def _read_mesh_facts(file: Path, units: str, tag_field: str | None, volume: bool) -> dict:
+    import numpy as np
+
+    from ..errors import InputError
+    from ..io.meshes import TAG_ARRAYS, read_mesh
+
+    facts: dict[str, Any] = {"error": None, "unreadable": False, "file": file.name, "tags": None, "tag_field": None,
+                             "tag_arrays": []}
+    try:
+        mesh = read_mesh(file, units=units)
+    except InputError as exc:
+        facts["error"] = "; ".join(f"{pr.expected}" for pr in exc.problems)
+        facts["unreadable"] = True
+        return facts
+    points = np.asarray(mesh.points) * 1e3
+    facts["lo_mm"], facts["hi_mm"] = points.min(axis=0).tolist(), points.max(axis=0).tolist()
+    if not volume:
+        return facts
+    blocks = [k for k, block in enumerate(mesh.cells) if block.type in ("tetra", "tetra10")]  # as io.meshes
+    if not blocks:
+        facts["error"] = (f"a volume mesh with tetrahedra; it has {sorted({b.type for b in mesh.cells})} "
+                          "(a surface belongs in [[geometry.surfaces]])")
+        return facts
+    facts["tag_arrays"] = sorted(mesh.cell_data)
+    name = tag_field if tag_field is not None else next((n for n in TAG_ARRAYS if n in mesh.cell_data), None)
+    if name is None or name not in mesh.cell_data:
+        return facts
+    values = np.concatenate([np.ravel(np.asarray(mesh.cell_data[name][k])) for k in blocks])
+    if values.size and np.issubdtype(values.dtype, np.number) and np.all(np.isfinite(values)) \
+            and np.all(np.round(values) == values):
+        facts["tags"] = sorted(int(v) for v in np.unique(values))
+    facts["tag_field"] = name
+    return facts
+
+
+def _check_mesh_tags(geometry, facts: dict, problems: Problems) -> None:
+    """Every cell tag of the volume mesh has a tissue; the tag array exists."""
+    from ..io.meshes import TAG_ARRAYS
+
+    if facts["tag_field"] is None:
+        arrays = ", ".join(facts["tag_arrays"]) or "none"
+        if geometry.tag_field is not None:
+            problems.add("geometry.tag_field", geometry.tag_field,
+                         f"the name of an integer cell-data array of {facts['file']}: it has {arrays}")
+        else:
+            problems.add("geometry.tag_field", NOT_GIVEN,
+                         f"the name of the cell-data array holding the tags of {facts['file']}: none of "
+                         f"{', '.join(TAG_ARRAYS)} is there; it has {arrays}")
+        return
+    tags = facts["tags"]
+    if tags is None:
+        return  # not integers: reported when the mesh is voxelised
+    given = {int(t) for t in geometry.tags if _is_int_text(t)}
+    missing = [t for t in tags if t not in given]
+    if missing:
+        which = f"tag {missing[0]} has" if len(missing) == 1 else f"tags {', '.join(map(str, missing))} have"
+        example = ", ".join(f'"{t}" = "..."' for t in missing[:3])
+        problems.add("geometry.tags", dict(geometry.tags),
+                     f"a tissue for every cell tag of {facts['file']} ({', '.join(map(str, tags))}): {which} none "
+                     f"(add {example})")
+
+
+def _check_positions(p, box, problems: Problems) -> None:
+    """Sources, probes and Gaussian particle clouds inside a grid box known only once the meshes are read."""
+    for i, source in p.items("sources"):
+        _check_source_position(f"sources[{i}]", source, box, problems)
+    outputs = p.section("outputs")
+    if outputs is not None:
+        for name, point in outputs.probes.items():
+            problems.check(_inside(point, box), format_path(["outputs", "probes", name]), point,
+                           f"a point inside the grid ({_box_text(box)}) [mm]")
+    for i, spec in p.items("nanoparticles"):
+        if isinstance(spec.distribution, GaussianDistribution):
+            problems.check(_inside(spec.distribution.centre_mm, box), f"nanoparticles[{i}].distribution.centre_mm",
+                           spec.distribution.centre_mm, f"a point inside the grid ({_box_text(box)})")
 
 
 def _check_grid(grid, geometry, box, problems: Problems) -> None:
@@ -350,6 +631,25 @@ def _check_grid(grid, geometry, box, problems: Problems) -> None:
         problems.add("grid.spacing_mm", shown,
                      f"a grid of at most {MAX_VOXELS} voxels; this one has about {total:.3g} "
                      f"({' x '.join(str(round(c)) for c in counts)}): is spacing_mm in millimetres?")
+
+
+def _check_block_size(geometry, box, problems: Problems) -> bool:
+    """A built-in phantom at least 1 mm along each axis (a smaller one is a size given in metres)."""
+    if isinstance(geometry, MeshGeometry):
+        return True  # grid.size_mm: the spacing check covers it
+    _, size = box
+    if min(size) >= MIN_PLAUSIBLE_BLOCK_MM:
+        return True
+    if isinstance(geometry, LayeredSlabGeometry):
+        key = "lateral_size_mm" if min(geometry.lateral_size_mm) < MIN_PLAUSIBLE_BLOCK_MM else (
+            "depth_mm" if geometry.depth_mm is not None else "layers")
+        value = getattr(geometry, key) if key != "layers" else size[2]
+    else:
+        key, value = "size_mm", list(geometry.size_mm)
+    problems.add(f"geometry.{key}", value,
+                 f"a phantom at least {MIN_PLAUSIBLE_BLOCK_MM:g} mm along each axis: lengths are in millimetres "
+                 f"(if you gave metres, {_fmt(min(size))} m is {_fmt(min(size) * 1000)} mm) [mm]")
+    return False
 
 
 def _check_whole_voxels(geometry, grid, spacing, problems: Problems) -> None:
@@ -603,15 +903,11 @@ def _wavelength_hint(value: float) -> str:
 def _check_sources(p, box, problems: Problems) -> None:
     names = p.raw_names("sources")
     numerics = p.section("numerics")
-    lo_nm, hi_nm = TISSUE_WAVELENGTH_RANGE_NM
     for i, source in p.items("sources"):
         path = f"sources[{i}]"
         if names.count(source.name) > 1:
             problems.add(f"{path}.name", source.name, "a name not used by another source")
-        wl = source.wavelength_nm
-        problems.check(lo_nm <= wl <= hi_nm, f"{path}.wavelength_nm", wl,
-                       f"a wavelength of {lo_nm:g}-{hi_nm:g} nm, the range of the tissue optical data"
-                       f"{_wavelength_hint(wl)}")
+        _check_source_values(path, {k: getattr(source, k, None) for k in _SOURCE_VALUES}, problems)
         power_keys = ["power_W"]
         if isinstance(source, CollimatedBeamSource):
             power_keys += ["irradiance_W_per_cm2", "irradiance_mW_per_cm2"]
@@ -632,6 +928,34 @@ def _check_sources(p, box, problems: Problems) -> None:
         if box is not None:
             _check_source_position(path, source, box, problems)
         _check_schedule(f"{path}.schedule", source.schedule, numerics, problems)
+    for i, fields in p.failed_items("sources"):
+        # the source is invalid for another reason: check the values that are sound on their own
+        _check_source_values(f"sources[{i}]", fields, problems)
+
+
+#: Source keys checked on their own (also on a source that failed validation for another key).
+_SOURCE_VALUES = ("wavelength_nm", "power_W", "irradiance_W_per_cm2")
+
+
+def _check_source_values(path: str, values: dict[str, Any], problems: Problems) -> None:
+    """Wavelength inside the tissue data; powers and irradiances of plausible magnitude (None: not given)."""
+    lo_nm, hi_nm = TISSUE_WAVELENGTH_RANGE_NM
+    wl = values.get("wavelength_nm")
+    if wl is not None:
+        problems.check(lo_nm <= wl <= hi_nm, f"{path}.wavelength_nm", wl,
+                       f"a wavelength of {lo_nm:g}-{hi_nm:g} nm, the range of the tissue optical data"
+                       f"{_wavelength_hint(wl)}")
+    power = values.get("power_W")
+    if power is not None and power > MAX_PLAUSIBLE_POWER_W:
+        problems.add(f"{path}.power_W", power,
+                     f"a power of at most {MAX_PLAUSIBLE_POWER_W:g} W: power_W is in watts (if you meant "
+                     f"{_fmt(power)} mW, write {_fmt(power / 1000)}) [W]")
+    irradiance = values.get("irradiance_W_per_cm2")
+    if irradiance is not None and irradiance > MAX_PLAUSIBLE_IRRADIANCE_W_PER_CM2:
+        problems.add(f"{path}.irradiance_W_per_cm2", irradiance,
+                     f"an irradiance of at most {MAX_PLAUSIBLE_IRRADIANCE_W_PER_CM2:g} W/cm^2: this key is in "
+                     f"W/cm^2 (if you meant {_fmt(irradiance)} mW/cm^2, write irradiance_mW_per_cm2 = "
+                     f"{_fmt(irradiance)}) [W/cm^2]")
 
 
 def _check_source_position(path: str, source, box, problems: Problems) -> None:
@@ -764,12 +1088,31 @@ def _check_boundaries(p, problems: Problems) -> None:
         if isinstance(lo, PeriodicBoundary) != isinstance(hi, PeriodicBoundary):
             problems.add(f"boundaries.{axis}_min/{axis}_max", (lo.type, hi.type),
                          "both faces of an axis periodic, or neither")
+    for face in ("default", *FACE_NAMES):
+        spec = getattr(boundaries, face)
+        for key in ("temperature_C", "ambient_temperature_C"):
+            if spec is not None and hasattr(spec, key):
+                _check_temperature(f"boundaries.{face}.{key}", getattr(spec, key), problems)
+
+
+def _check_temperature(path: str, value: float | None, problems: Problems) -> None:
+    """A temperature in degrees Celsius, not kelvin: at least absolute zero, at most 200 degC."""
+    if value is None:
+        return
+    if value > MAX_PLAUSIBLE_TEMPERATURE_C:
+        problems.add(path, value, f"a temperature of at most {MAX_PLAUSIBLE_TEMPERATURE_C:g} degC: temperatures "
+                                  f"are in degrees Celsius ({_fmt(value)} K would be {_fmt(value - 273.15)} degC) "
+                                  "[degC]")
+    elif value < -273.15:
+        problems.add(path, value, "a temperature above absolute zero, -273.15 degC [degC]")
 
 
 def _check_bioheat(p, problems: Problems) -> None:
     bioheat = p.section("bioheat")
     if bioheat is None:
         return
+    for key in ("arterial_temperature_C", "initial_temperature_C"):
+        _check_temperature(f"bioheat.{key}", getattr(bioheat, key), problems)
     if bioheat.initial_state == "steady_state" and bioheat.initial_temperature_C is not None:
         problems.add("bioheat.initial_temperature_C", bioheat.initial_temperature_C,
                      "to be left out unless initial_state = \"uniform\" (the steady state sets its own temperatures)")
@@ -785,6 +1128,7 @@ def _check_numerics(p, present, problems: Problems) -> None:
     numerics = p.section("numerics")
     if numerics is None:
         return
+    _check_temperature("numerics.time_above_threshold_C", numerics.time_above_threshold_C, problems)
     single = numerics.dtype == "float32" or (numerics.dtype is None and numerics.device == "gpu")
     if single:
         light = p.section("light")
@@ -880,58 +1224,58 @@ def _check_metrics(p, geometry, problems: Problems) -> None:
     builtin = list(implicit_structures(geometry)) if geometry is not None else []
     known = _unique([*defined, *builtin])
     structures_known = p.complete("structures") and geometry is not None
-    has_pdt = p.has("photosensitizer") and p.section("photosensitizer") is not None
+    ps = p.section("photosensitizer")
     pdt_known = p.has("photosensitizer") or "photosensitizer" not in getattr(p, "raw", {})
-    for section in ("objectives", "constraints"):
-        for i, spec in p.items(section):
-            path = f"{section}[{i}]"
-            if structures_known and spec.structure not in known:
-                problems.add(f"{path}.structure", spec.structure,
-                             f"a structure defined in [[structures]] or provided by the geometry: one of "
-                             f"{', '.join(known) or '(none)'}{did_you_mean(spec.structure, known)}")
-            if spec.quantity == "singlet_oxygen_reacted_uM" and pdt_known and not has_pdt:
+    goals = [("objective", p.section("objective"))] if p.section("objective") is not None else []
+    goals += [(f"constraints[{i}]", spec) for i, spec in p.items("constraints")]
+    for path, spec in goals:
+        if structures_known and spec.structure not in known:
+            problems.add(f"{path}.structure", spec.structure,
+                         f"a structure defined in [[structures]] or provided by the geometry: one of "
+                         f"{', '.join(known) or '(none)'}{did_you_mean(spec.structure, known)}")
+        if spec.quantity in PDT_QUANTITIES and pdt_known:
+            if ps is None:
                 problems.add(f"{path}.quantity", spec.quantity,
-                             "a thermal or light quantity: singlet_oxygen_reacted_uM needs a [photosensitizer]")
-            if spec.metric == "V":
-                if spec.threshold is None:
-                    problems.add(f"{path}.threshold", NOT_GIVEN,
-                                 f"a threshold for metric V, in the unit of {spec.quantity}")
-            elif spec.threshold is not None:
-                problems.add(f"{path}.threshold", spec.threshold, "to be left out: threshold is for metric V only")
-            if spec.metric == "D":
-                if spec.volume_fraction is None:
-                    problems.add(f"{path}.volume_fraction", NOT_GIVEN,
-                                 "a volume fraction for metric D (0.95 for D95) [0-1]")
-            elif spec.volume_fraction is not None:
-                problems.add(f"{path}.volume_fraction", spec.volume_fraction,
-                             "to be left out: volume_fraction is for metric D only")
-            if section == "objectives":
-                values = [("value", spec.value)]
-                if spec.goal in ("at_least", "at_most") and spec.value is None:
-                    problems.add(f"{path}.value", NOT_GIVEN, f"a target value for goal {spec.goal!r}")
-                if spec.goal in ("maximize", "minimize") and spec.value is not None:
-                    problems.add(f"{path}.value", spec.value, f"to be left out for goal {spec.goal!r} "
-                                                              "(or use goal = \"at_least\" / \"at_most\")")
-            else:
-                values = [("at_least", spec.at_least), ("at_most", spec.at_most)]
-                if spec.at_least is None and spec.at_most is None:
-                    problems.add(f"{path}.at_most", NOT_GIVEN, "a limit: at_most, at_least or both")
-                elif spec.at_least is not None and spec.at_most is not None and spec.at_least > spec.at_most:
-                    problems.add(f"{path}.at_least", spec.at_least, f"at most at_most = {spec.at_most:g}")
-            if spec.metric == "V":
-                for key, value in values:
-                    if value is not None:
-                        problems.check(0.0 <= value <= 1.0, f"{path}.{key}", value,
-                                       "a volume fraction 0-1 (metric V is the fraction of the structure at or "
-                                       "above threshold)")
+                             f"a thermal or light quantity: {spec.quantity} needs a [photosensitizer]")
+            elif spec.quantity.endswith("surviving_fraction") and spec.quantity != "thermal_surviving_fraction" \
+                    and ps.d0_uM is None:
+                problems.add(f"{path}.quantity", spec.quantity,
+                             f"a quantity this scenario produces: {spec.quantity} needs photosensitizer.d0_uM "
+                             "(the PDT cell-kill dose, none is built in)")
+        if spec.metric == "V":
+            if spec.threshold is None:
+                problems.add(f"{path}.threshold", NOT_GIVEN,
+                             f"a threshold for metric V, in the unit of {spec.quantity}")
+        elif spec.threshold is not None:
+            problems.add(f"{path}.threshold", spec.threshold, "to be left out: threshold is for metric V only")
+        if spec.metric == "D":
+            if spec.volume_fraction is None:
+                problems.add(f"{path}.volume_fraction", NOT_GIVEN,
+                             "a volume fraction for metric D (0.95 for D95) [0-1]")
+        elif spec.volume_fraction is not None:
+            problems.add(f"{path}.volume_fraction", spec.volume_fraction,
+                         "to be left out: volume_fraction is for metric D only")
+        if path == "objective":
+            continue
+        if spec.at_least is None and spec.at_most is None:
+            problems.add(f"{path}.at_most", NOT_GIVEN, "a limit: at_most, at_least or both")
+        elif spec.at_least is not None and spec.at_most is not None and spec.at_least > spec.at_most:
+            problems.add(f"{path}.at_least", spec.at_least, f"at most at_most = {spec.at_most:g}")
+        if spec.metric == "V":
+            for key in ("at_least", "at_most"):
+                value = getattr(spec, key)
+                if value is not None:
+                    problems.check(0.0 <= value <= 1.0, f"{path}.{key}", value,
+                                   "a volume fraction 0-1 (metric V is the fraction of the structure reaching "
+                                   "the threshold)")
 
 
 def _check_plan(p, problems: Problems) -> None:
     plan = p.section("plan")
     if plan is None:
         return
-    if p.complete("objectives") and not p.items("objectives"):
-        problems.add("objectives", [], "at least one [[objectives]] entry for the [plan] to optimise")
+    if p.has("objective") and p.section("objective") is None:
+        problems.add("objective", NOT_GIVEN, "an [objective] table for the [plan] to optimise")
     names = p.raw_names("sources")
     numerics = p.section("numerics")
     seen: list[str] = []
@@ -943,21 +1287,22 @@ def _check_plan(p, problems: Problems) -> None:
         if item.source in seen:
             problems.add(f"{path}.source", item.source, "a source not already listed in plan.sources")
         seen.append(item.source)
-        if item.power_W is None and item.exposure_time_s is None:
-            problems.add(f"{path}.power_W", NOT_GIVEN, "bounds [min, max] of power_W [W], exposure_time_s [s] or both")
-        for key in ("power_W", "exposure_time_s"):
-            bounds = getattr(item, key)
-            if bounds is not None:
-                _check_bounds(f"{path}.{key}", bounds, problems)
-        if item.exposure_time_s is not None and numerics is not None and plan.fractionation is None:
-            problems.check(item.exposure_time_s[1] <= numerics.stop_time_s, f"{path}.exposure_time_s",
-                           item.exposure_time_s,
-                           f"bounds within the run, at most numerics.stop_time_s = {_fmt(numerics.stop_time_s)} s [s]")
-    if plan.fractionation is not None:
-        _check_bounds("plan.fractionation.on_s", plan.fractionation.on_s, problems)
-        _check_bounds("plan.fractionation.off_s", plan.fractionation.off_s, problems)
-        problems.check(plan.fractionation.on_s[0] > 0, "plan.fractionation.on_s", plan.fractionation.on_s,
-                       "a light interval of more than 0 s at its lower bound [s]")
+        _check_bounds(f"{path}.power_W", item.power_W, problems)
+    if plan.exposure_time_s is not None:
+        _check_bounds("plan.exposure_time_s", plan.exposure_time_s, problems)
+        problems.check(plan.exposure_time_s[1] > 0, "plan.exposure_time_s", plan.exposure_time_s,
+                       "bounds with a positive maximum [s]")
+        if numerics is not None and plan.fractionation is None:
+            problems.check(plan.start_s + plan.exposure_time_s[0] <= numerics.stop_time_s, "plan.exposure_time_s",
+                           plan.exposure_time_s,
+                           f"an exposure that can end by numerics.stop_time_s = {_fmt(numerics.stop_time_s)} s "
+                           f"(starting at plan.start_s = {_fmt(plan.start_s)} s) [s]")
+    elif plan.fractionation is not None:
+        problems.add("plan.exposure_time_s", NOT_GIVEN,
+                     "bounds [min, max] of the exposure time [s]: fractionation splits a planned exposure")
+    if numerics is not None:
+        problems.check(plan.start_s < numerics.stop_time_s, "plan.start_s", plan.start_s,
+                       f"a time before numerics.stop_time_s = {_fmt(numerics.stop_time_s)} s [s]")
 
 
 def _check_bounds(path: str, bounds, problems: Problems) -> None:

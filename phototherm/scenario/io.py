@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: Example scenarios shipped in phototherm/scenario/examples/.
-EXAMPLE_SCENARIOS = ("ptt_demo", "pdt_demo")
+EXAMPLE_SCENARIOS = ("ptt_demo", "pdt_demo", "ptt_plan")
 
 _CONTEXT = "invalid scenario"
 
@@ -112,6 +112,7 @@ def scenario_from_dict(data: Any, *, base_dir=None, source_path=None) -> Scenari
         check_files(scenario, base_dir, problems)
     problems.raise_if_any(_CONTEXT)
     scenario._source_path = Path(source_path).resolve() if source_path is not None else None
+    scenario._base_dir = Path(base_dir).resolve() if base_dir is not None else None
     return scenario
 
 
@@ -216,6 +217,7 @@ def _relocated(scenario: Scenario, new_dir: Path) -> Scenario:
         updates["geometry"] = geometry.model_copy(update={"file": file, "surfaces": surfaces})
     moved = scenario.model_copy(update=updates)
     moved._source_path = scenario._source_path
+    moved._base_dir = scenario._base_dir
     return moved
 
 

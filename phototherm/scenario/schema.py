@@ -22,8 +22,8 @@ converts them to SI once (mm -> m, nm -> m, 1/cm -> 1/m, ...).
 ``[bioheat]``         arterial/initial temperature, blood, vascular shutdown
 ``[numerics]``        stop time, time step, stepper, device, dtype
 ``[[structures]]``    named regions for evaluation and planning (targets, organs at risk)
-``[[objectives]]``    what the planner optimises; ``[[constraints]]`` hard limits
-``[plan]``            optimisation variables (powers, exposure times, fractionation)
+``[objective]``       what the planner optimises; ``[[constraints]]`` hard limits
+``[plan]``            optimisation variables (powers, exposure time, fractionation)
 ``[outputs]``         results folder, fields, figures, report, probes, snapshots
 =====================  ====================================================================
 
@@ -58,6 +58,7 @@ from pydantic import (
 
 from ..light.laser_heating import LIGHT_METHODS
 from ..phantoms import TISSUE_DEFAULTS
+from ..planning.metrics import QUANTITIES as _PLANNING_QUANTITIES
 from ..simulation import STEPPERS
 from ..tissues import BUILTIN_OPTICAL_TISSUES, BUILTIN_THERMAL_TISSUES
 
@@ -108,6 +109,7 @@ __all__ = [
     "PHANTOM_TYPES",
     "PHANTOM_TISSUE_DEFAULTS",
     "QUANTITIES",
+    "PDT_QUANTITIES",
     "OUTPUT_FIELDS",
     "SNAPSHOT_FIELDS",
     "FACE_NAMES",
@@ -122,18 +124,12 @@ PHANTOM_TYPES = ("mouse_flank_tumour", "layered_slab", "sphere_in_block")
 #: Tissue names the built-in phantoms use -> (built-in thermal tissue, built-in optical tissue).
 PHANTOM_TISSUE_DEFAULTS = TISSUE_DEFAULTS
 
-#: Quantities objectives and constraints can be evaluated on -> unit of their values.
-#: The names are those of the result fields (``time_above_s`` is the time above
-#: ``numerics.time_above_threshold_C``).
-QUANTITIES = MappingProxyType({
-    "max_temperature_degC": "degC",
-    "temperature_degC": "degC",
-    "cem43_min": "min",
-    "arrhenius_omega": "1",
-    "time_above_s": "s",
-    "fluence_J_per_m2": "J/m^2",
-    "singlet_oxygen_reacted_uM": "uM",
-})
+#: Quantities objectives and constraints can be evaluated on -> unit of their values: the
+#: result field of each of phototherm.planning.QUANTITIES.
+QUANTITIES = MappingProxyType({q.field: q.unit for q in _PLANNING_QUANTITIES.values()})
+#: The quantities that need a [photosensitizer] (and, for the survival ones, its d0_uM).
+PDT_QUANTITIES = ("singlet_oxygen_reacted_uM", "pdt_dose_photons_per_m3", "pdt_surviving_fraction",
+                  "surviving_fraction")
 
 #: Result fields ``outputs.fields`` may select (the names results are written under;
 #: ``time_above_s`` is written as ``time_above_<T>C_s``).
@@ -576,6 +572,10 @@ class PhotosensitizerSpec(SchemaModel):
         0.0, description="Concentration in tissues not listed in concentration_uM [uM].")
     rtol: Optional[Annotated[float, Strict(), Field(gt=0, lt=1)]] = Field(
         None, description="Relative tolerance of the kinetics integrator [1]; default 1e-6 (float64), 1e-4 (float32).")
+    d0_uM: Optional[Positive] = Field(
+        None, description="Reacted singlet oxygen per e-fold of cell kill D0 [uM]: the surviving fraction is "
+                          "exp(-[1O2]rx / D0). Cell-line dependent, none is built in; without it no PDT "
+                          "surviving fraction is computed.")
 
     PARAMETERS: ClassVar[dict[str, str]] = {
         "wavelengths_nm": "wavelengths", "extinction_per_cm_per_uM": "extinction",
@@ -895,55 +895,74 @@ QuantityName = Literal[tuple(QUANTITIES)]  # type: ignore[valid-type]
 class _MetricMixin(SchemaModel):
     structure: Name = Field(description="Structure the metric is evaluated on.")
     quantity: QuantityName = Field(
-        description="Result quantity, its unit in its name: max_temperature_degC, temperature_degC (at the end), "
-                    "cem43_min, arrhenius_omega, time_above_s, fluence_J_per_m2, singlet_oxygen_reacted_uM.")
+        description="Result quantity, its unit in its name: max_temperature_degC, cem43_min, arrhenius_omega, "
+                    "fluence_J_per_m2, thermal_surviving_fraction, and with a [photosensitizer] "
+                    "singlet_oxygen_reacted_uM, pdt_dose_photons_per_m3, pdt_surviving_fraction, surviving_fraction.")
     metric: Metric = Field(
-        description="V: volume fraction with quantity >= threshold [0-1]; D: level reached by at least "
-                    "volume_fraction of the structure [quantity's unit]; max, min, mean [quantity's unit].")
+        description="V: volume fraction with quantity >= threshold (<= for surviving fractions) [0-1]; D: level "
+                    "reached by at least volume_fraction of the structure [quantity's unit]; max, min, mean "
+                    "[quantity's unit].")
     threshold: Optional[Number] = Field(None, description="Level of a V metric, in the quantity's unit.")
     volume_fraction: Optional[Annotated[float, Strict(), Field(gt=0, le=1)]] = Field(
         None, description="Volume fraction of a D metric (0.95 for D95) [0-1].")
 
 
 class ObjectiveSpec(_MetricMixin):
-    """Something the planner optimises (consumed by phototherm.planning)."""
+    """The one metric the planner makes as large (or small) as the constraints allow.
 
-    goal: Literal["maximize", "minimize", "at_least", "at_most"] = Field(
-        description="maximize / minimize the metric, or penalise falling below (at_least) / rising above "
-                    "(at_most) value.")
-    value: Optional[Number] = Field(
-        None, description="Target of at_least / at_most: a fraction for V, else in the quantity's unit.")
-    weight: Positive = Field(1.0, description="Relative weight among objectives [1].")
+    State every other goal as a [[constraints]] entry: a limit is what a planner can
+    guarantee, where a weighted sum of goals would hide which one gave way.
+    """
+
+    goal: Literal["maximize", "minimize"] = Field("maximize", description="maximize or minimize the metric.")
 
 
 class ConstraintSpec(_MetricMixin):
-    """A hard limit the plan must satisfy (consumed by phototherm.planning)."""
+    """A hard limit the plan must satisfy (and that a run reports as met or not)."""
 
     at_least: Optional[Number] = Field(None, description="Lower limit: a fraction for V, else in the quantity's unit.")
     at_most: Optional[Number] = Field(None, description="Upper limit: a fraction for V, else in the quantity's unit.")
 
 
 class PlanSourceSpec(SchemaModel):
-    """Optimisation variables of one source."""
+    """A source whose power the planner chooses (sources not listed keep their power)."""
 
     source: Name = Field(description="Name of a source in [[sources]].")
-    power_W: Optional[Bounds] = Field(None, description="Bounds [min, max] of the source power [W].")
-    exposure_time_s: Optional[Bounds] = Field(
-        None, description="Bounds [min, max] of the total time on [s] (replaces the schedule's duration).")
+    power_W: Bounds = Field(description="Bounds [min, max] of the source power [W]; equal bounds fix it.")
 
 
 class FractionationSpec(SchemaModel):
-    """Split the light into on/off fractions (the planner chooses within the bounds)."""
+    """Split the exposure into light and dark intervals; the planner tries every combination.
 
-    on_s: Bounds = Field(description="Bounds [min, max] of one light interval [s].")
-    off_s: Bounds = Field(description="Bounds [min, max] of one dark interval [s].")
+    The exposure time counts light only; the last light interval is shortened so the total
+    equals it. Each length must be a multiple of plan.recording_interval_s.
+    """
+
+    on_s: Annotated[list[Positive], Field(min_length=1)] = Field(
+        description="Candidate lengths of one light interval [s], e.g. [30.0, 60.0].")
+    off_s: Annotated[list[Positive], Field(min_length=1)] = Field(
+        description="Candidate lengths of one dark interval [s].")
+    include_continuous: Boolean = Field(
+        True, description="Also try continuous exposure (no dark intervals).")
 
 
 class PlanSpec(SchemaModel):
-    """Optimisation variables (consumed by phototherm.planning); objectives come from [[objectives]]."""
+    """Optimisation variables; the goal is [objective] subject to [[constraints]].
+
+    Every source follows one plan schedule: on from start_s for the exposure time (in
+    fractions if [plan.fractionation] is given), then off until numerics.stop_time_s, so
+    that the cooling counts in the dose. Without exposure_time_s the sources keep their
+    own schedules and only powers are chosen.
+    """
 
     sources: Annotated[list[PlanSourceSpec], Field(min_length=1)] = Field(
-        description="Sources whose power and/or exposure time are optimised.")
+        description="Sources whose power is optimised.")
+    exposure_time_s: Optional[Bounds] = Field(
+        None, description="Bounds [min, max] of the exposure time, the total light-on time of every source [s].")
+    start_s: NonNegative = Field(0.0, description="When the exposure starts [s].")
+    recording_interval_s: Optional[Positive] = Field(
+        None, description="Interval at which unit responses are recorded [s]; switching times fall on it. "
+                          "Default every time step (exact doses); a longer one saves memory.")
     fractionation: Optional[FractionationSpec] = Field(None, description="Optional light fractionation.")
 
 
@@ -999,12 +1018,13 @@ class Scenario(SchemaModel):
     bioheat: BioheatSpec = Field(default_factory=BioheatSpec, description="Pennes model settings.")
     numerics: NumericsSpec = Field(description="Time stepping and compute settings.")
     structures: list[StructureSpec] = Field(default_factory=list, description="Named regions.")
-    objectives: list[ObjectiveSpec] = Field(default_factory=list, description="Planning objectives.")
+    objective: Optional[ObjectiveSpec] = Field(None, description="What the planner optimises; default none.")
     constraints: list[ConstraintSpec] = Field(default_factory=list, description="Planning constraints.")
     plan: Optional[PlanSpec] = Field(None, description="Optimisation variables; default no optimisation.")
     outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="What a run writes.")
 
     _source_path: Any = PrivateAttr(default=None)
+    _base_dir: Any = PrivateAttr(default=None)
 
     def _after_python_construction(self) -> None:
         from .checks import check_scenario
@@ -1034,10 +1054,13 @@ class Scenario(SchemaModel):
 
     @property
     def base_dir(self):
-        """Folder relative paths in this scenario are taken from (the file's folder, else the current one)."""
+        """Folder relative paths in this scenario are taken from: the file's folder, else the
+        ``base_dir`` it was validated with, else the current folder."""
         from pathlib import Path
 
-        return Path(self._source_path).parent if self._source_path is not None else Path.cwd()
+        if self._source_path is not None:
+            return Path(self._source_path).parent
+        return Path(self._base_dir) if self._base_dir is not None else Path.cwd()
 
     def resolve_path(self, path: str):
         """A path of this scenario (mesh file, outputs folder) as an absolute Path."""
@@ -1071,7 +1094,7 @@ class Scenario(SchemaModel):
         from .checks import check_files
 
         problems = Problems()
-        check_files(self, self.base_dir, problems)
+        check_files(self, self.base_dir, problems, unreadable=True)
         problems.raise_if_any("invalid scenario")
 
     # -- equality -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputError, Problem
+from ..errors import Problems
 from .schema import Scenario
 
 __all__ = ["TEMPLATE", "template_text", "write_template", "describe_scenario"]
@@ -201,18 +201,19 @@ tissues = ["epidermis", "dermis", "fat"]  # or mesh_tags = [1, 2] for a mesh geo
 role = "organ_at_risk"       # target | organ_at_risk
 margin_mm = 0.0              # isotropic expansion [mm]
 
-# Objectives (what a plan optimises) and constraints (hard limits). quantity (unit in its name):
-# max_temperature_degC, temperature_degC, cem43_min, arrhenius_omega, time_above_s,
-# fluence_J_per_m2, singlet_oxygen_reacted_uM. metric: V (volume fraction at or above threshold,
-# 0-1), D (level reached by volume_fraction of the structure), max, min, mean.
-[[objectives]]
+# The objective (what a plan optimises) and constraints (hard limits), each a metric of a
+# quantity over a structure. quantity (unit in its name): max_temperature_degC, cem43_min,
+# arrhenius_omega, fluence_J_per_m2, thermal_surviving_fraction; with a [photosensitizer]:
+# singlet_oxygen_reacted_uM, pdt_dose_photons_per_m3 (and with its d0_uM: pdt_surviving_fraction,
+# surviving_fraction). metric: V (volume fraction reaching threshold, 0-1), D (level reached by
+# volume_fraction of the structure), max, min, mean. `phototherm run` reports them for the plan as
+# written; `phototherm plan` optimises the [plan] variables.
+[objective]
 structure = "tumour"
 quantity = "cem43_min"
 metric = "V"
 threshold = 240.0            # [min], the quantity's unit
-goal = "at_least"            # maximize | minimize | at_least | at_most
-value = 0.95                 # target of at_least / at_most: a fraction for V [0-1]
-weight = 1.0                 # relative weight [1]
+goal = "maximize"            # maximize | minimize
 
 [[constraints]]
 structure = "skin and fat"
@@ -221,14 +222,20 @@ metric = "max"
 at_most = 45.0               # [degC]; at_least for a lower limit
 #volume_fraction = 0.95      # for metric = "D" [0-1]
 
-# Optimisation variables (uncomment to plan: phototherm chooses power and time within the bounds):
+# Optimisation variables for `phototherm plan` (uncomment): the planner chooses each listed
+# source's power and one exposure time for every source, within the bounds, then confirms the
+# plan with a full simulation.
+#[plan]
+#exposure_time_s = [60.0, 300.0]  # bounds of the total light-on time [s]
+#start_s = 0.0               # when the exposure starts [s]
+#recording_interval_s = 1.0  # [s]; default every time step (exact doses, more memory)
 #[[plan.sources]]
 #source = "808 nm beam"
 #power_W = [0.5, 3.0]        # bounds [min, max] [W]
-#exposure_time_s = [60.0, 300.0]  # bounds of the total time on [s]
 #[plan.fractionation]
-#on_s = [30.0, 120.0]        # bounds of one light interval [s]
-#off_s = [30.0, 120.0]       # bounds of one dark interval [s]
+#on_s = [30.0, 60.0]         # candidate light intervals [s]
+#off_s = [30.0]              # candidate dark intervals [s]
+#include_continuous = true   # also try continuous light
 
 [outputs]
 folder = "results"           # results folder, relative to this file
@@ -249,21 +256,36 @@ def template_text() -> str:
     return TEMPLATE
 
 
-def write_template(path, *, overwrite: bool = False) -> Path:
-    """Write the commented template to ``path`` (for ``phototherm init``).
+def write_template(path, *, overwrite: bool = False, example: str | None = None) -> Path:
+    """Write the commented template, or an example scenario, to ``path`` (for ``phototherm init``).
+
+    Parameters
+    ----------
+    path : path
+    overwrite : bool
+        Replace an existing file.
+    example : str, optional
+        Name of an example scenario (:data:`~phototherm.scenario.EXAMPLE_SCENARIOS`)
+        to write instead of the template.
 
     Raises
     ------
     InputError
-        ``path`` exists and ``overwrite`` is false.
+        ``path`` exists and ``overwrite`` is false; an unknown example.
     """
     from ..io.atomic import atomic_write_text
+    from .errors import did_you_mean
+    from .io import EXAMPLE_SCENARIOS, example_scenario_path
 
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError("will not overwrite", [Problem("path", str(path),
-                                                        "a file that does not exist yet (or overwrite)")])
-    return atomic_write_text(path, TEMPLATE)
+    problems = Problems()
+    problems.check(not path.exists() or overwrite, "path", str(path), "a file that does not exist yet (or overwrite)")
+    if example is not None:
+        problems.check(example in EXAMPLE_SCENARIOS, "example", example,
+                       f"one of {', '.join(EXAMPLE_SCENARIOS)}{did_you_mean(example, EXAMPLE_SCENARIOS)}")
+    problems.raise_if_any("will not write the scenario")
+    text = TEMPLATE if example is None else example_scenario_path(example).read_text(encoding="utf-8")
+    return atomic_write_text(path, text)
 
 
 def describe_scenario(scenario: Scenario) -> list[str]:
@@ -291,8 +313,8 @@ def describe_scenario(scenario: Scenario) -> list[str]:
                      f"schedule {source.schedule.type}")
     n = scenario.numerics
     lines.append(f"light {scenario.light.method}; {n.stepper} stepper to {n.stop_time_s:g} s")
-    if scenario.objectives or scenario.constraints:
-        lines.append(f"{len(scenario.objectives)} objective(s), {len(scenario.constraints)} constraint(s)"
+    if scenario.objective is not None or scenario.constraints:
+        lines.append(f"{int(scenario.objective is not None)} objective, {len(scenario.constraints)} constraint(s)"
                      + (", plan to optimise" if scenario.plan is not None else ""))
     lines.append(f"outputs to {scenario.outputs.folder}")
     return lines

@@ -18,7 +18,7 @@ from ..errors import Problems
 from ..io.atomic import atomic_write_bytes
 from ..planning.metrics import DIRECTIONS, DVHCurve
 
-__all__ = ["plot_dvh"]
+__all__ = ["plot_dvh", "draw_dvh"]
 
 _DPI = 150
 _FIGURE_SIZE_IN = (7.5, 5.0)
@@ -81,6 +81,48 @@ def plot_dvh(
     holds on (previous level, level] for ``"higher"`` and on [level, next
     level) for ``"lower"`` (see :class:`~phototherm.planning.DVHCurve`).
     """
+    fig = _figure(_FIGURE_SIZE_IN)
+    ax = fig.subplots()
+    draw_dvh(ax, curves, label=label, unit=unit, title=title, direction=direction, log_scale=log_scale)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_DPI)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def draw_dvh(
+    ax,
+    curves: Mapping[str, Any],
+    *,
+    label: str | None = None,
+    unit: str | None = None,
+    title: str | None = None,
+    direction: str | None = None,
+    log_scale: bool = False,
+    colors: Mapping[str, Any] | None = None,
+    legend: bool = True,
+) -> None:
+    """Draw cumulative dose-volume histograms on an existing matplotlib Axes.
+
+    The building block of :func:`plot_dvh`, for figures with several panels
+    (one quantity each).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    curves, label, unit, title, direction, log_scale
+        As for :func:`plot_dvh`.
+    colors : mapping of str to colour, optional
+        Line colour of some or all structures, by name (default: the Axes'
+        colour cycle).
+    legend : bool
+        Draw a legend on the Axes.
+
+    Raises
+    ------
+    InputError
+        As for :func:`plot_dvh`; nothing is drawn then.
+    """
     problems = Problems()
     parsed: list[tuple[str, np.ndarray, np.ndarray, str]] = []
     if problems.check(isinstance(curves, Mapping) and len(curves) > 0, "curves", curves,
@@ -102,30 +144,32 @@ def plot_dvh(
         unit = next((c.unit for c in curves.values() if isinstance(c, DVHCurve) and c.unit), "")
     way = directions.pop() if directions else "higher"
 
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=_FIGURE_SIZE_IN, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
     for name, levels, fractions, _ in parsed:
         if log_scale:
             keep = levels > 0
             levels, fractions = levels[keep], fractions[keep]
-        ax.step(levels, 100.0 * fractions, where="pre" if way == "higher" else "post", label=str(name))
+        style = {"color": colors[name]} if colors and name in colors else {}
+        ax.step(levels, 100.0 * fractions, where="pre" if way == "higher" else "post", label=str(name), **style)
     if log_scale:
         ax.set_xscale("log")
     ax.set_xlabel(f"{label} [{unit}]" if unit else label)
     ax.set_ylabel("volume at or " + ("above" if way == "higher" else "below") + " the level [%]")
     ax.set_ylim(-2.0, 102.0)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="best")
+    if legend:
+        ax.legend(loc="best")
     if title:
         ax.set_title(title)
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=_DPI)
-    return atomic_write_bytes(path, buffer.getvalue())
+
+def _figure(size):
+    """A matplotlib Figure on its own Agg canvas (no pyplot state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _parse_curve(name, curve, direction, problems: Problems):

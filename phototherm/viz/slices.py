@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -42,6 +42,8 @@ def plot_orthogonal_slices(
     vmin: float | None = None,
     vmax: float | None = None,
     log_scale: bool = False,
+    outlines: Mapping[str, np.ndarray] | None = None,
+    outline_colors: Mapping[str, object] | None = None,
 ) -> Path:
     """Plot the x-y, x-z and y-z slices of a field through one point, as a PNG.
 
@@ -72,6 +74,13 @@ def plot_orthogonal_slices(
     log_scale : bool, optional
         Logarithmic colour scale (for fields spanning decades, such as a
         fluence rate); the lower limit defaults to ``vmax / 1e4``.
+    outlines : mapping of str to numpy.ndarray, optional
+        Named boolean masks of shape ``grid.shape`` (structures such as a
+        tumour, skin or a margin). Each is outlined along voxel faces in its
+        own colour and named in a legend below the panels.
+    outline_colors : mapping of str to colour, optional
+        Matplotlib colour of some or all outlines, by name; the others take
+        colours of the ``tab10`` cycle in order.
 
     Returns
     -------
@@ -81,8 +90,9 @@ def plot_orthogonal_slices(
     Raises
     ------
     InputError
-        ``field`` or ``labels`` of the wrong shape or type, ``vmin > vmax``,
-        ``point`` outside the grid, or no finite value to locate the maximum.
+        ``field``, ``labels`` or an outline mask of the wrong shape or type,
+        ``vmin > vmax``, ``point`` outside the grid, or no finite value to
+        locate the maximum.
 
     Notes
     -----
@@ -106,6 +116,14 @@ def plot_orthogonal_slices(
         problems.check(
             labels.dtype.kind in "biu", "labels.dtype", str(labels.dtype), "an integer or bool dtype"
         )
+    masks = {}
+    for name, mask in (outlines or {}).items():
+        mask = np.asarray(mask)
+        ok = problems.check(mask.shape == grid.shape, f"outlines[{name!r}].shape", mask.shape,
+                            f"the grid shape {grid.shape}")
+        ok &= problems.check(mask.dtype.kind == "b", f"outlines[{name!r}].dtype", str(mask.dtype), "a bool dtype")
+        if ok:
+            masks[str(name)] = mask
     if vmin is not None and vmax is not None:
         problems.check(vmin <= vmax, "vmin", vmin, f"a value <= vmax = {vmax}")
     if point is None and numeric:
@@ -143,6 +161,7 @@ def plot_orthogonal_slices(
         norm = LogNorm(vmin=vmin if vmin is not None and vmin > 0 else vmax * 1e-4, vmax=vmax)
     else:
         norm = Normalize(vmin=vmin, vmax=vmax)
+    colours = _outline_colours(list(masks), outline_colors or {})
     bounds_mm = 1e3 * np.array(grid.bounds)
     centre_mm = [1e3 * c for c in grid.centre_of(index)]
     for ax, (h, v), fixed, image in zip(axes, _PANELS, fixed_axes, slices):
@@ -157,6 +176,11 @@ def plot_orthogonal_slices(
         if labels is not None:
             edges = [np.linspace(*bounds_mm[d], grid.shape[d] + 1) for d in (h, v)]
             _outline_labels(ax, np.take(labels, index[fixed], axis=fixed), *edges)
+        if masks:
+            edges = [np.linspace(*bounds_mm[d], grid.shape[d] + 1) for d in (h, v)]
+            for name, mask in masks.items():
+                _outline_labels(ax, np.take(mask, index[fixed], axis=fixed), *edges, color=colours[name],
+                                linewidth=1.0, alpha=1.0)
         ax.axvline(centre_mm[h], color="white", linestyle=":", linewidth=0.6, alpha=0.7)
         ax.axhline(centre_mm[v], color="white", linestyle=":", linewidth=0.6, alpha=0.7)
         if v == 2:
@@ -165,6 +189,11 @@ def plot_orthogonal_slices(
         ax.set_ylabel(_AXIS_LABELS[v])
         ax.set_title(f"{AXES[h]}-{AXES[v]} at {AXES[fixed]} = {centre_mm[fixed]:.4g} mm")
     fig.colorbar(mappable, ax=axes, label=unit, shrink=0.9)
+    if masks:
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color=colours[name], linewidth=1.5, label=name) for name in masks]
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), frameon=False)
     fig.suptitle(title)
 
     buffer = io.BytesIO()
@@ -180,7 +209,16 @@ def _figure_size(grid: Grid) -> tuple[float, float]:
     return _FIGURE_WIDTH_IN, float(np.clip(height, 3.0, 12.0))
 
 
-def _outline_labels(ax, labels: np.ndarray, h_edges: np.ndarray, v_edges: np.ndarray) -> None:
+def _outline_colours(names: list[str], given: Mapping[str, object]) -> dict[str, object]:
+    """Colour of each outline: the given one, else the next of the ``tab10`` cycle."""
+    from matplotlib import colormaps
+
+    cycle = colormaps["tab10"].colors
+    return {name: given[name] if name in given else cycle[i % len(cycle)] for i, name in enumerate(names)}
+
+
+def _outline_labels(ax, labels: np.ndarray, h_edges: np.ndarray, v_edges: np.ndarray, *,
+                    color="cyan", linewidth: float = 0.5, alpha: float = 0.8) -> None:
     """Draw the faces between voxels of different label on a 2-D slice.
 
     ``labels`` is indexed ``[horizontal, vertical]``; ``h_edges`` and
@@ -195,4 +233,4 @@ def _outline_labels(ax, labels: np.ndarray, h_edges: np.ndarray, v_edges: np.nda
     v = v_edges[b + 1]
     horizontal = np.stack([np.column_stack([h_edges[a], v]), np.column_stack([h_edges[a + 1], v])], axis=1)
     segments = np.concatenate([vertical, horizontal])
-    ax.add_collection(LineCollection(segments, colors="cyan", linewidths=0.5, alpha=0.8))
+    ax.add_collection(LineCollection(segments, colors=[color], linewidths=linewidth, alpha=alpha))

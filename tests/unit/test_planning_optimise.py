@@ -110,7 +110,7 @@ def test_goal_validation_lists_every_problem_with_key_paths():
         "constraints[1].quantity", "constraints[1].level", "constraints[1].bound",
         "constraints[2]",
     ]
-    assert "photodynamic quantities are nonlinear" in str(info.value)
+    assert "photodynamic ones need the therapy" in str(info.value)
 
 
 def test_variable_validation_lists_every_problem_with_key_paths(one_source):

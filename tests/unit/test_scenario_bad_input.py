@@ -191,7 +191,7 @@ CASES = [
                                                                {"tissue": "fat"}, {"tissue": "muscle"}],
                           "lateral_size_mm": [30.0, 30.0], "depth_mm": 20.0}),
      {"geometry.layers[1].thickness_mm": "only the last layer", "nanoparticles[0].distribution.tissues[0]":
-      "a tissue of the geometry", "objectives[0].structure": "provided by the geometry: one of dermis, fat, muscle",
+      "a tissue of the geometry", "objective.structure": "provided by the geometry: one of dermis, fat, muscle",
       "constraints[0].structure": "provided by the geometry"}),
     # nanoparticles
     ("two concentrations", lambda d: d["nanoparticles"][0]["distribution"].update(concentration_nM=0.1),
@@ -212,14 +212,14 @@ CASES = [
     ("one periodic face", _set(("boundaries", "x_min"), "periodic"),
      {"boundaries.x_min/x_max": "both faces of an axis periodic"}),
     # planning and outputs
-    ("objective on an unknown structure", _set(("objectives", 0, "structure"), "tumor"),
-     {"objectives[0].structure": "did you mean 'tumour'"}),
-    ("V metric without threshold", _delete(("objectives", 0, "threshold")),
-     {"objectives[0].threshold": "a threshold for metric V"}),
+    ("objective on an unknown structure", _set(("objective", "structure"), "tumor"),
+     {"objective.structure": "did you mean 'tumour'"}),
+    ("V metric without threshold", _delete(("objective", "threshold")),
+     {"objective.threshold": "a threshold for metric V"}),
     ("constraint without a limit", _delete(("constraints", 0, "at_most")),
      {"constraints[0].at_most": "a limit"}),
-    ("PDT quantity without a sensitizer", _set(("objectives", 0, "quantity"), "singlet_oxygen_reacted_uM"),
-     {"objectives[0].quantity": "needs a [photosensitizer]"}),
+    ("PDT quantity without a sensitizer", _set(("objective", "quantity"), "singlet_oxygen_reacted_uM"),
+     {"objective.quantity": "needs a [photosensitizer]"}),
     ("plan on an unknown source", _set(("plan", "sources", 0, "source"), "808nm beam"),
      {"plan.sources[0].source": "did you mean '808 nm beam'"}),
     ("plan bounds reversed", _set(("plan", "sources", 0, "power_W"), [3.0, 0.5]),
@@ -290,7 +290,7 @@ def test_tissue_without_properties_in_a_mesh_geometry(tmp_path):
     data["grid"].update(origin_mm=[0.0, 0.0, 0.0], size_mm=[30.0, 30.0, 20.0])
     data["tissues"] = {"gel": {"thermal": "water"}}
     del data["nanoparticles"]
-    del data["objectives"], data["constraints"], data["plan"]
+    del data["objective"], data["constraints"], data["plan"]
     found = refused(data, base_dir=tmp_path)
     assert set(found) == {"tissues.kidney.thermal", "tissues.kidney.optical", "tissues.gel.optical"}
     assert "thermal properties for tissue 'kidney'" in found["tissues.kidney.thermal"]

@@ -75,13 +75,14 @@ def test_template_explains_every_key_it_sets():
 def test_template_optional_lines_are_valid_toml_keys_of_the_schema():
     """The commented-out plan block, once uncommented, gives a valid scenario with a plan."""
     text = template_text()
-    start = text.index("#[[plan.sources]]")
+    start = text.index("#[plan]\n")
     end = text.index("[outputs]")
     block = "\n".join(re.sub(r"^#(?=\S)", "", line) for line in text[start:end].splitlines())
     scenario = loads_scenario(text[:start] + block + "\n" + text[end:])
     assert scenario.plan is not None
     assert scenario.plan.sources[0].power_W == [0.5, 3.0]
-    assert scenario.plan.fractionation.on_s == [30.0, 120.0]
+    assert scenario.plan.fractionation.on_s == [30.0, 60.0]
+    assert scenario.plan.exposure_time_s == [60.0, 300.0]
 
 
 def _models_at(header: str) -> list:
@@ -402,7 +403,7 @@ def test_json_schema_is_valid_json_and_documents_units(tmp_path):
     assert schema["$schema"].endswith("2020-12/schema")
     top = schema["properties"]
     for section in ("phototherm_scenario", "grid", "geometry", "tissues", "nanoparticles", "photosensitizer",
-                    "sources", "light", "boundaries", "bioheat", "numerics", "structures", "objectives",
+                    "sources", "light", "boundaries", "bioheat", "numerics", "structures", "objective",
                     "constraints", "plan", "outputs"):
         assert section in top, section
     assert schema["required"] == ["phototherm_scenario", "grid", "geometry", "sources", "numerics"]
@@ -446,12 +447,12 @@ def test_dumps_toml_is_parseable_for_every_section():
                         "distribution": {"type": "gaussian", "centre_mm": [10.0, 10.0, 4.0], "sigma_mm": 1.0,
                                          "total_particles": 1e10, "tissues": ["tumour"]}}],
         structures=[{"name": "ptv", "tissues": ["tumour"], "role": "target", "margin_mm": 1.0}],
-        objectives=[{"structure": "ptv", "quantity": "cem43_min", "metric": "D", "volume_fraction": 0.95,
-                     "goal": "maximize"}],
+        objective={"structure": "ptv", "quantity": "cem43_min", "metric": "D", "volume_fraction": 0.95,
+                   "goal": "maximize"},
         constraints=[{"structure": "healthy", "quantity": "max_temperature_degC", "metric": "max",
                       "at_most": 44.0}],
-        plan={"sources": [{"source": "red", "power_W": [0.0, 0.5], "exposure_time_s": [10.0, 120.0]}],
-              "fractionation": {"on_s": [10.0, 60.0], "off_s": [0.0, 60.0]}},
+        plan={"sources": [{"source": "red", "power_W": [0.0, 0.5]}], "exposure_time_s": [10.0, 120.0],
+              "recording_interval_s": 1.0, "fractionation": {"on_s": [10.0, 60.0], "off_s": [5.0, 60.0]}},
         bioheat={"vascular_shutdown": {"quantity": "arrhenius_omega", "threshold": 1.0}},
         outputs={"fields": ["temperature_degC", "perfusion_per_s", "oxygen_uM"], "probes": {"c": [10, 10, 4]}},
     )
