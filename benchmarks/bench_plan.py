@@ -34,6 +34,7 @@ import argparse
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -103,6 +104,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-figures", action="store_true", help="skip figures and the 3-D view")
     parser.add_argument("--markdown", action="store_true", help="print Markdown for RESULTS.md")
     args = parser.parse_args(argv)
+    warnings.formatwarning = lambda message, category, *rest, **kw: f"warning: {message}\n"
     devices, dtypes = devices_and_dtypes(parser, args)
     header, devices, _ = run_header(devices, cpu_note="NumPy (explicit stencil threads, PDT twin single-threaded)")
     if args.markdown:

@@ -224,11 +224,27 @@ def run_built(built: BuiltScenario, folder, *, progress=None, figures=None, extr
 
 
 def structure_metrics(built: BuiltScenario, result) -> dict:
-    """Per-structure metrics of a run (:func:`phototherm.planning.evaluate`), plain data."""
-    from ..planning import Structure, evaluate
+    """Per-structure metrics of a run (:func:`phototherm.planning.evaluate`), plain data.
 
-    structures = [Structure(name, mask, role="other") for name, mask in built.structures.items() if mask.any()]
-    return evaluate(result, structures)
+    The V-threshold levels are the defaults (:data:`phototherm.planning.DEFAULT_THRESHOLDS`)
+    plus the photosensitizer's [1O2]rx necrosis threshold and every V level the
+    scenario's objective and constraints use.
+    """
+    from ..planning import Structure, evaluate
+    from ..planning.metrics import DEFAULT_THRESHOLDS
+    from .plan import scenario_goals, structure_roles
+
+    levels = {q: set(v) for q, v in DEFAULT_THRESHOLDS.items()}
+    if built.photodynamic is not None:
+        levels.setdefault("1O2rx", set()).add(float(built.photodynamic.sensitizer.threshold))
+    objective, constraints = scenario_goals(built.scenario)
+    for goal in [objective] + [c for _, c in constraints]:
+        if goal is not None and goal.metric == "V":
+            levels.setdefault(goal.quantity, set()).add(float(goal.level))
+    roles = structure_roles(built.scenario)
+    structures = [Structure(name, mask, role=roles.get(name, "other"))
+                  for name, mask in built.structures.items() if mask.any()]
+    return evaluate(result, structures, thresholds={q: sorted(v) for q, v in levels.items()})
 
 
 def _structure_metrics_json(built, result) -> str:

@@ -55,3 +55,29 @@ def test_schema_is_written(tmp_path):
 def test_example_scenarios_are_shipped():
     for name in ("ptt_demo", "pdt_demo"):
         assert load_scenario(example_scenario_path(name)).title
+
+
+def test_example_scenarios_include_the_plan_example():
+    scenario = load_scenario(example_scenario_path("ptt_plan"))
+    assert scenario.plan is not None and scenario.objective is not None
+
+
+def test_run_reports_the_sensitizer_threshold_and_judges_the_goals(tmp_path):
+    """structures.json of a PDT run: V at Photofrin's [1O2]rx threshold, and the scenario's goals judged."""
+    from phototherm.scenario import Scenario
+    from phototherm.scenario.build import run_scenario
+
+    data = load_scenario(example_scenario_path("pdt_demo")).to_dict()
+    data["grid"]["spacing_mm"] = 1.0
+    data["numerics"].update(stop_time_s=300.0)
+    data["sources"][0]["schedule"] = {"type": "constant"}
+    data["outputs"].update(figures=False, report=False, snapshot_interval_s=None)
+    data["outputs"].pop("snapshot_interval_s")
+    result, folder = run_scenario(Scenario.from_dict(data), out=tmp_path / "res", progress=False)
+    report = json.loads((folder / "structures.json").read_text(encoding="utf-8"))
+    levels = [row["level"] for row in report["structures"]["tumour"]["1O2rx"]["V"]]
+    assert 560.0 in levels, levels
+    goals = report["goals"]
+    assert goals["objective"]["label"].startswith("tumour V(1O2rx >= 560") and goals["objective"]["value"] is not None
+    skin = goals["constraints"][0]
+    assert skin["key"] == "constraints[0].at_most" and skin["satisfied"] is True
