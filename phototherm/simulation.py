@@ -343,8 +343,8 @@ class Simulation:
         with staged_directory(output, overwrite=overwrite, key="output") as stage:
             self._stage = stage
             try:
-                for time, fields in self.snapshots:  # taken before the run: write them out too
-                    self._write_snapshot(time, fields)
+                for time, snapshot in self.snapshots:  # taken before the run: write them out too
+                    self._write_snapshot(time, snapshot)
                 self.snapshots.clear()
                 result = self._run()
                 for name, content in (extra_files or {}).items():

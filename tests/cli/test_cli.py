@@ -28,7 +28,8 @@ from phototherm.backend import DEVICE_ENV_VAR, gpu_status
 
 SHORT_DEMO = ["demo", "--total-time-s", "30", "--heating-time-s", "20", "--quiet"]
 RESULT_FILES = ("fields.vti", "fields.npz", "probes.csv", "summary.json", "snapshots.pvd", "peak_temperature.png",
-                "fluence_rate.png")
+                "fluence_rate.png", "slices_temperature.png", "slices_cem43.png", "slices_fluence.png", "dvh.png",
+                "probes.png", "report.html")
 
 
 # -- helpers ---------------------------------------------------------------------------

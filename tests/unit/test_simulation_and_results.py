@@ -80,6 +80,20 @@ def test_snapshots_and_custom_callbacks_follow_their_schedules(model):
     assert [round(t / 3.0) for t in calls["every 3 s"]] == [1, 2, 3, 4]
 
 
+def test_a_folder_with_snapshots_holds_every_field_or_the_selected_ones(model, tmp_path):
+    """Snapshots (one is taken at t = 0, before the run) do not change which fields are written."""
+    from phototherm.io.tables import read_npz
+
+    sim = pt.Simulation(model, stop_time=8.0, device="cpu", progress=False, snapshot_interval=4.0)
+    result = sim.run(tmp_path / "all", figures=False)
+    _, written, _, _ = read_npz(tmp_path / "all" / "fields.npz")
+    assert set(written) == set(result.fields) and len(written) > 3
+    sim = pt.Simulation(model, stop_time=8.0, device="cpu", progress=False, snapshot_interval=4.0)
+    sim.run(tmp_path / "some", figures=False, fields=["cem43_min", "time_above_s"])
+    _, written, units, _ = read_npz(tmp_path / "some" / "fields.npz")
+    assert set(written) == {"cem43_min", "time_above_43C_s"} and units["cem43_min"] == "min"
+
+
 def test_nan_check_stops_the_run_and_names_the_voxel(model):
     sim = pt.Simulation(model, stop_time=10.0, device="cpu", progress=False, nan_check_interval=4)
 
