@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="phototherm",
         description="Dose planning for photothermal and photodynamic therapy (Pennes bioheat, thermal dose).",
+        epilog="first steps:\n"
+               "  phototherm demo                                    run the example, open phototherm-demo/report.html\n"
+               "  phototherm init my_plan.toml --example ptt_plan    a scenario with a plan (or no --example: a template)\n"
+               "  phototherm check my_plan.toml                      every problem at once, with its key path\n"
+               "  phototherm plan my_plan.toml --out my-plan         optimise, confirm, write my-plan/report.html\n"
+               "  phototherm view my-plan                            look at it in 3-D\n"
+               "`phototherm COMMAND --help` explains each command; exit status 2 means bad input.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"phototherm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -124,8 +132,9 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run a scenario file and write its results folder",
         description="Builds the treatment a scenario describes (geometry, tissues, nanoparticles, "
                     "photosensitizer, light fields, heat sources), runs it and writes the results folder: fields "
-                    "(.vti, .npz), probes CSV, summary.json, structures.json (per-structure metrics), the "
-                    "resolved scenario.toml and PNG figures. Write a scenario with `phototherm init`.")
+                    "(.vti, .npz), probes CSV, summary.json, structures.json (per-structure metrics, and the "
+                    "[objective] and [[constraints]] judged), the resolved scenario.toml, PNG figures and a "
+                    "self-contained report.html. Write a scenario with `phototherm init`.")
     _add_scenario_arguments(run, "scenario file (.toml)")
     run.set_defaults(run=_run_scenario)
 
@@ -149,7 +158,9 @@ def _parser() -> argparse.ArgumentParser:
                     "results folder (fields.vti) in an interactive PyVista window; --screenshot renders to a "
                     "PNG instead (no window).")
     view.add_argument("results", type=Path, help="results folder written by run, plan or demo")
-    view.add_argument("--field", default="cem43_min", help="field shown on the slices (default: %(default)s)")
+    view.add_argument("--field", default=None,
+                      help="field shown on the slices (default: cem43_min, else singlet_oxygen_reacted_uM, else "
+                           "max_temperature_degC, whichever the folder holds first)")
     view.add_argument("--screenshot", type=Path, default=None, help="render off-screen to this PNG file")
     view.set_defaults(run=_run_view)
 
