@@ -90,7 +90,7 @@ __all__ = [
 ]
 
 #: Length units a mesh file may be in -> metres per unit.
-LENGTH_UNITS = {"m": 1.0, "mm": 1e-3, "um": 1e-6}
+LENGTH_UNITS = {"m": 1.0, "cm": 1e-2, "mm": 1e-3, "um": 1e-6}
 
 #: Cell-data arrays tried, in order, for the tags of a tetrahedral mesh.
 TAG_ARRAYS = ("gmsh:physical", "medit:ref", "CellEntityIds", "tag", "label", "labels")

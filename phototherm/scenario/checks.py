@@ -482,17 +482,20 @@ def _span_text(lo, hi) -> str:
 
 
 def _units_hint(lo, hi, units: str, known) -> str:
-    """``"; if its coordinates are in mm, write mesh_units = "mm""`` when another unit gives a plausible body
-    part (largest extent 1-1000 mm) and this one does not, else ``""``."""
+    """``"; if its coordinates are in mm (it would span 20 mm), write mesh_units = "mm""`` when other
+    units give a plausible body part (largest extent 1-1000 mm) and this one does not, else ``""``.
+    Every plausible unit is named, nearest to 30 mm (a small-animal body part) first."""
     extent_mm = max(b - a for a, b in zip(lo, hi))
     if 1.0 <= extent_mm <= 1000.0 or extent_mm <= 0:
         return ""
     raw = extent_mm / (known[units] * 1e3)  # the extent in the file's own numbers
-    for other in known:
-        if other != units and 1.0 <= raw * known[other] * 1e3 <= 1000.0:
-            return (f"; if its coordinates are in {other} (it would span {_fmt(raw * known[other] * 1e3)} mm), write "
-                    f"mesh_units = \"{other}\"")
-    return ""
+    spans = {other: raw * known[other] * 1e3 for other in known if other != units}
+    plausible = sorted((o for o, span in spans.items() if 1.0 <= span <= 1000.0),
+                       key=lambda o: abs(math.log(spans[o] / 30.0)))
+    if not plausible:
+        return ""
+    return "; if its coordinates are in " + " or ".join(
+        f"{o} (it would span {_fmt(spans[o])} mm), write mesh_units = \"{o}\"" for o in plausible)
 
 
 _MESH_FACTS: dict[tuple, dict] = {}

@@ -36,7 +36,6 @@ import pytest
 import tomli_w
 
 from phototherm.backend import gpu_status
-from phototherm.io.meshes import LENGTH_UNITS
 from phototherm.scenario import example_scenario_path
 from tests.cli.test_cli import run_cli
 
@@ -268,9 +267,6 @@ CASES = [
          base=mesh_base),
     Case("mesh-in-mm-read-as-metres", put((("geometry", "mesh_units"), "m")),
          [("geometry.mesh_units", 'write mesh_units = "mm"')], base=mesh_base, check=True),
-    Case("mesh-units-unknown-to-reader", put((("geometry", "mesh_units"), "cm")),
-         [("geometry.mesh_units", "a length unit the mesh reader knows")], base=mesh_base,
-         marks=[pytest.mark.skipif("cm" in LENGTH_UNITS, reason="the mesh reader knows centimetres now")]),
     Case("mesh-spacing-too-fine", put((("grid", "spacing_mm"), 0.01)),
          [("grid.spacing_mm", "2000 x 2000 x 1200 voxels")], base=mesh_base),
     Case("source-outside-mesh-box", put((SRC + ("position_mm",), [30.0, 30.0, 0.0])),

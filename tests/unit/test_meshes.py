@@ -69,7 +69,7 @@ def convex_inside(points, triangles, query, margin):
 
 
 # -- read_mesh -------------------------------------------------------------------
-@pytest.mark.parametrize("units, scale", [("mm", 1e-3), ("m", 1.0), ("um", 1e-6)])
+@pytest.mark.parametrize("units, scale", [("mm", 1e-3), ("m", 1.0), ("cm", 1e-2), ("um", 1e-6)])
 def test_read_mesh_converts_points_to_metres(units, scale):
     raw = meshio.read(STL)
     mesh = read_mesh(STL, units=units)
@@ -358,8 +358,8 @@ def test_surface_errors():
     points, tets = kuhn_block([0, 1e-3], [0, 1e-3], [0, 1e-3])
     with pytest.raises(InputError, match="labels_from_tetra_mesh"):
         mask_from_surface(meshio.Mesh(points, [("tetra", tets)]), grid)
-    with pytest.raises(InputError, match="one of 'm', 'mm', 'um'"):
-        mask_from_surface(STL, grid, units="cm")
+    with pytest.raises(InputError, match="one of 'm', 'cm', 'mm', 'um'"):
+        mask_from_surface(STL, grid, units="inch")
     with pytest.raises(InputError, match="Grid"):
         mask_from_surface(STL, (4, 4, 4))
 
