@@ -217,7 +217,7 @@ class Plan:
         InputError
             The model does not have one heat source per planned source.
         """
-        from .superposition import _with_sources
+        from .superposition import with_sources
 
         problems = Problems()
         problems.check(len(model.heat_sources) == len(self.powers), "model.heat_sources",
@@ -233,7 +233,7 @@ class Plan:
             if isinstance(light, Mapping) and isinstance(light.get("source"), Mapping) and "power_W" in light["source"]:
                 changes["light"] = {**light, "source": {**light["source"], "power_W": float(power)}}
             sources.append(dataclasses.replace(source, **changes))
-        return _with_sources(model, sources)
+        return with_sources(model, sources)
 
     def apply_therapy(self, therapy):
         """The photodynamic therapy with each light field's source at this plan's power and schedule.

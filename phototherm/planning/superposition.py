@@ -128,6 +128,7 @@ __all__ = [
     "check_linear",
     "nominal_power",
     "intervals_from_schedule",
+    "with_sources",
 ]
 
 #: Quantities (short names of :data:`phototherm.planning.QUANTITIES`) predicted by superposition.
@@ -491,7 +492,7 @@ class UnitResponses:
                          show=progress) as bar:
             for name, source in runs:
                 sources = [] if source is None else [dataclasses.replace(source, schedule=PowerSchedule.constant())]
-                run_model = _with_sources(model, sources)
+                run_model = with_sources(model, sources)
                 records.append(_record_run(run_model, horizon, step, steps, record_every, voxels, settings, bar))
         base = records[0]
         responses = np.empty((n_sources, samples, voxels.size), dtype=record_dtype)
@@ -859,14 +860,17 @@ def _on_grid(t: float, interval: float) -> bool:
     return abs(t / interval - round(t / interval)) <= _GRID_RTOL
 
 
-def _with_sources(model, sources):
-    """The same linear model with other heat sources."""
+_KEEP = object()
+
+
+def with_sources(model, sources, vascular_shutdown=_KEEP):
+    """The same model with other heat sources (and, if given, another vascular shutdown: None for none)."""
     from ..bioheat import PennesModel
 
     return PennesModel(
         model.grid, model.properties, boundaries=model.boundaries, heat_sources=sources, blood=model.blood,
         arterial_temperature=model.arterial_temperature, initial_temperature=model.initial_temperature(),
-        vascular_shutdown=model.vascular_shutdown,
+        vascular_shutdown=model.vascular_shutdown if vascular_shutdown is _KEEP else vascular_shutdown,
     )
 
 

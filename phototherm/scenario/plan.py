@@ -240,15 +240,6 @@ def structure_roles(scenario) -> dict[str, str]:
     return roles
 
 
-def _linear(model):
-    """The model without vascular shutdown (the same otherwise)."""
-    from ..bioheat import PennesModel
-
-    return PennesModel(model.grid, model.properties, boundaries=model.boundaries, heat_sources=model.heat_sources,
-                       blood=model.blood, arterial_temperature=model.arterial_temperature,
-                       initial_temperature=model.initial_temperature(), vascular_shutdown=None)
-
-
 def _step(scenario, model) -> tuple[float | None, int]:
     """(dt [s] or None, record_every) of the unit responses."""
     num, plan = scenario.numerics, scenario.plan
@@ -312,7 +303,7 @@ def plan_scenario(scenario, *, out=None, device=None, progress=None, figures=Non
     from ..io.atomic import check_destination
     from ..io.tables import json_text
     from ..planning import PlanVariables, Structure, compare, optimise_plan
-    from ..planning.superposition import UnitResponses
+    from ..planning.superposition import UnitResponses, with_sources
     from .build import build_scenario, run_built
 
     problems = Problems()
@@ -332,7 +323,7 @@ def plan_scenario(scenario, *, out=None, device=None, progress=None, figures=Non
         warnings.warn("the plan is chosen on the model without vascular shutdown (superposition needs a linear "
                       "model); the confirming simulation includes it, compare predicted and simulated values",
                       PlanningWarning, stacklevel=2)
-        model = _linear(model)
+        model = with_sources(model, model.heat_sources, vascular_shutdown=None)
     objective, constraints = scenario_goals(scenario)
     roles = structure_roles(scenario)
     goals = [("objective.structure", objective)] + [(path.rsplit(".", 1)[0] + ".structure", c)

@@ -89,3 +89,18 @@ def test_plans_that_cannot_be_made_are_refused_with_key_paths(tmp_path, changes,
     assert_clean_failure(proc, *needles)
     assert not (tmp_path / "results").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], list(tmp_path.iterdir())
+
+
+def test_vascular_shutdown_plans_on_the_linear_model_and_confirms_with_shutdown(tmp_path):
+    """Shutdown makes the model nonlinear: the plan is chosen without it, the confirmation runs with it."""
+    from phototherm.scenario import Scenario
+    from phototherm.scenario.plan import PlanningWarning, plan_scenario
+
+    data = coarse_plan()
+    data["bioheat"]["vascular_shutdown"] = {"quantity": "cem43_min", "threshold": 240.0}
+    data["outputs"]["report"] = False
+    with pytest.warns(PlanningWarning, match="without vascular shutdown"):
+        outcome = plan_scenario(Scenario.from_dict(data), out=tmp_path / "res", progress=False)
+    assert outcome.plan_result.responses.model.vascular_shutdown is None
+    assert "perfusion_per_s" in outcome.result.fields  # the confirming run had shutdown
+    assert set(outcome.timings) == {"build", "responses", "search", "confirm", "total"}
