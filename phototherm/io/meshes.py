@@ -132,7 +132,7 @@ def read_mesh(path_or_mesh: str | os.PathLike | meshio.Mesh, *, units: str = "mm
         ``.stl``, ``.obj``, ``.ply``, ``.mesh``, ...) or a mesh already in
         memory whose points are in ``units``. VTK files meshio cannot read
         (legacy ``POLYDATA``, ``.vtp``) are read with PyVista.
-    units : {"mm", "m", "um"}, optional
+    units : {"mm", "m", "cm", "um"}, optional
         Length unit of the mesh's coordinates. Mesh files carry none; the
         default is millimetres.
 
@@ -253,7 +253,7 @@ def labels_from_tetra_mesh(
         ``"CellEntityIds"``, ``"tag"``, ``"label"``, ``"labels"``).
     background : int, optional
         Label of voxel centres outside the mesh. Must differ from every tag.
-    units : {"mm", "m", "um"}, optional
+    units : {"mm", "m", "cm", "um"}, optional
         Length unit of the file when ``mesh`` is a path.
 
     Returns
@@ -355,7 +355,7 @@ def mask_from_surface(mesh: str | os.PathLike | meshio.Mesh, grid: Grid, *, unit
         files repeat them per facet).
     grid : Grid
         The voxel grid (lengths in metres).
-    units : {"mm", "m", "um"}, optional
+    units : {"mm", "m", "cm", "um"}, optional
         Length unit of the file when ``mesh`` is a path.
 
     Returns
@@ -428,7 +428,7 @@ def labels_from_surfaces(
         ``background``.
     background : int, optional
         Label of voxels covered by no surface when ``base`` is not given.
-    units : {"mm", "m", "um"}, optional
+    units : {"mm", "m", "cm", "um"}, optional
         Length unit of the surfaces given as paths.
 
     Returns
@@ -617,9 +617,9 @@ def write_fields_to_mesh(
         Output file; meshio picks the format from the extension (``.vtu``,
         ``.vtk``, ``.xdmf``, ``.msh``, ...). ``.xdmf`` is written with inline
         XML data (one file) and needs h5py, which meshio's XDMF writer imports.
-    mesh_units : {"mm", "m", "um"}, optional
+    mesh_units : {"mm", "m", "cm", "um"}, optional
         Length unit of the mesh file when ``mesh`` is a path.
-    point_units : {"m", "mm", "um"}, optional
+    point_units : {"m", "cm", "mm", "um"}, optional
         Unit of the point coordinates written. The default, metres, overlays
         the result on phototherm's ``.vti`` output; ``"mm"`` overlays it on
         the original millimetre mesh.
