@@ -508,7 +508,7 @@ class UnitResponses:
             rate = getattr(s, "fluence_rate", None)
             fluence.append(None if rate is None else np.asarray(flat(rate), dtype=np.float64))
         return cls(
-            photodynamic=None if photodynamic is None else _RecordedTherapy.at(photodynamic, model, flat),
+            photodynamic=None if photodynamic is None else _RecordedTherapy.at(photodynamic, model, flat, voxels.size),
             model=model,
             structures=tuple(structures),
             voxels=voxels,
@@ -937,7 +937,8 @@ class _RecordedTherapy:
     wavelength: float
 
     @classmethod
-    def at(cls, therapy, model, flat) -> "_RecordedTherapy":
+    def at(cls, therapy, model, flat, n: int) -> "_RecordedTherapy":
+        """The therapy at the ``n`` recorded voxels; ``flat(array)`` takes a grid array to them."""
         from ..pdt.treatment import DEFAULT_RTOL
 
         by_name = {light.source.name: light for light in therapy.light}
@@ -948,7 +949,6 @@ class _RecordedTherapy:
                          flat(np.asarray(light.fluence_rate_per_W, dtype=np.float64)) * float(light.source.power))
         s = therapy.sensitizer
         oxygen = s.oxygen_initial if therapy.oxygen_uM is None else therapy.oxygen_uM
-        n = flat(np.zeros(model.grid.shape)).size
 
         def column(value):
             a = np.asarray(value, dtype=np.float64)

@@ -39,13 +39,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Problem, Problems
+from ..planning.metrics import QUANTITIES as _QUANTITIES
 from .errors import NOT_GIVEN
 
 __all__ = ["PlannedScenario", "PlanInfeasible", "PlanningWarning", "plan_scenario", "scenario_goals",
            "apply_plan", "goal_report", "structure_roles"]
 
-_MM = 1e-3
-_SHORT_NAMES = None  # field name -> planning short name, filled on first use
+#: Result field name (the scenario's quantity names) -> the planner's short name.
+_SHORT_NAMES = {q.field: name for name, q in _QUANTITIES.items()}
 
 
 class PlanInfeasible(InputError):
@@ -102,15 +103,6 @@ class PlannedScenario:
 
 
 # -- goals ---------------------------------------------------------------------------------------
-def _short_name(field: str) -> str:
-    global _SHORT_NAMES
-    if _SHORT_NAMES is None:
-        from ..planning.metrics import QUANTITIES
-
-        _SHORT_NAMES = {q.field: name for name, q in QUANTITIES.items()}
-    return _SHORT_NAMES[field]
-
-
 def _level(spec) -> float | None:
     return spec.threshold if spec.metric == "V" else spec.volume_fraction if spec.metric == "D" else None
 
@@ -129,7 +121,7 @@ def scenario_goals(scenario) -> tuple[Any, list[tuple[str, Any]]]:
     objective = None
     spec = scenario.objective
     if spec is not None:
-        objective = Objective(spec.structure, _short_name(spec.quantity), spec.metric, _level(spec),
+        objective = Objective(spec.structure, _SHORT_NAMES[spec.quantity], spec.metric, _level(spec),
                               "maximise" if spec.goal == "maximize" else "minimise")
     constraints = []
     for i, c in enumerate(scenario.constraints):
@@ -137,7 +129,7 @@ def scenario_goals(scenario) -> tuple[Any, list[tuple[str, Any]]]:
             limit = getattr(c, key)
             if limit is not None:
                 constraints.append((f"constraints[{i}].{key}", Constraint(
-                    c.structure, _short_name(c.quantity), c.metric, float(limit), _level(c), bound)))
+                    c.structure, _SHORT_NAMES[c.quantity], c.metric, float(limit), _level(c), bound)))
     return objective, constraints
 
 
