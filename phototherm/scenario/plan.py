@@ -360,16 +360,14 @@ def plan_scenario(scenario, *, out=None, device=None, progress=None, figures=Non
     planned_built = built.with_plan(result.plan, planned)
     planned_built.simulation_options.update(dt=responses.dt, stepper=responses.stepper)
 
-    def plan_json(res) -> str:
-        confirmation = compare(result, res)
-        return json_text(dict(PlannedScenario(scenario, planned, result, confirmation, timings=clock.times).describe(),
-                              planned_scenario="scenario.toml"))
+    def plan_json(res) -> str:  # written into the results folder, before it is moved into place
+        outcome.confirmation = compare(result, res)
+        return json_text(dict(outcome.describe(), planned_scenario="scenario.toml"))
 
     sim_result = run_built(planned_built, folder, progress=progress, figures=figures,
                            extra_files={"plan.json": plan_json})
     clock.mark("confirm")
     clock.mark("total", since_start=True)
-    outcome.confirmation = compare(result, sim_result)
     outcome.result, outcome.folder = sim_result, folder
     return outcome
 
